@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""Train the signal-layer codec on random crops of ../shared/data/train (CPU, resumable).
+
+  /usr/bin/python3 layers/signal/train/train.py --ckpt CKPT [--steps N] [--hours H]
+        [--data DIR] [--base-dir DIR] [--N 64 --M 96 --groups 6] [--lr 2e-4] [--threads 2]
+
+The input is the residual img - base1 in [-1, 1]. Without --base-dir base1 is the flat mid-grey
+image (what `scmc encode --layers signal` uses); with it, base1 for train/foo.jpg is read from
+DIR/foo.png (written by `scmc` itself, so the model sees the residual the C encoder produces).
+
+A checkpoint (model, optimizer, step, log) is written every --save-every seconds and at the end;
+rerunning with the same --ckpt resumes. The log of (step, loss, bpp, psnr) is kept in the
+checkpoint and printed; `export.py` turns a checkpoint into the weight file C reads.
+"""
+import argparse
+import glob
+import math
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import LAMBDAS, NUM_QUALITIES, SignalCodec  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_DATA = os.path.normpath(os.path.join(HERE, "../../../../shared/data/train/bsds500"))
+
+
+def load_images(data_dir, base_dir):
+    files = sorted(glob.glob(os.path.join(data_dir, "*.jpg")) + glob.glob(os.path.join(data_dir, "*.png")))
+    if not files:
+        sys.exit(f"train.py: no training images in {data_dir}")
+    out = []
+    for f in files:
+        img = np.asarray(Image.open(f).convert("RGB"), dtype=np.uint8)
+        if base_dir:
+            stem = os.path.splitext(os.path.basename(f))[0]
+            base = np.asarray(Image.open(os.path.join(base_dir, stem + ".png")).convert("RGB"), dtype=np.uint8)
+            if base.shape != img.shape:
+                sys.exit(f"train.py: base image for {f} has another size")
+        else:
+            base = None
+        out.append((img, base))
+    return out
+
+
+def batch(images, size, crop, rng):
+    xs = np.empty((size, 3, crop, crop), dtype=np.float32)
+    for i in range(size):
+        img, base = images[rng.randrange(len(images))]
+        h, w, _ = img.shape
+        y0, x0 = rng.randrange(h - crop + 1), rng.randrange(w - crop + 1)
+        a = img[y0:y0 + crop, x0:x0 + crop].astype(np.float32)
+        b = base[y0:y0 + crop, x0:x0 + crop].astype(np.float32) if base is not None else 128.0
+        r = (a - b) / 255.0
+        if rng.random() < 0.5:
+            r = r[:, ::-1]
+        if rng.random() < 0.5:
+            r = r[::-1]
+        xs[i] = r.transpose(2, 0, 1)
+    return torch.from_numpy(xs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--base-dir", default=None)
+    ap.add_argument("--steps", type=int, default=10 ** 9, help="stop at this total step count")
+    ap.add_argument("--hours", type=float, default=1e9, help="stop after this wall time")
+    ap.add_argument("--N", type=int, default=64)
+    ap.add_argument("--M", type=int, default=96)
+    ap.add_argument("--groups", type=int, default=6)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--save-every", type=float, default=600.0, help="seconds between checkpoints")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    rng = random.Random(args.seed)
+    torch.manual_seed(args.seed)
+
+    state = torch.load(args.ckpt) if os.path.exists(args.ckpt) else None
+    cfg = state["config"] if state else {"N": args.N, "M": args.M, "groups": args.groups}
+    model = SignalCodec(**cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    step, log = 0, []
+    if state:
+        model.load_state_dict(state["model"])
+        if "optimizer" in state:
+            opt.load_state_dict(state["optimizer"])
+            for g in opt.param_groups:
+                g["lr"] = args.lr
+        step, log = state["step"], state["log"]
+        rng.seed(args.seed + step)
+        torch.manual_seed(args.seed + step)
+        print(f"resumed {args.ckpt} at step {step}", flush=True)
+
+    images = load_images(args.data, args.base_dir)
+    print(f"{len(images)} images, config {cfg}, lr {args.lr}, batch {args.batch}x{args.crop}^2", flush=True)
+    lambdas = torch.tensor(LAMBDAS)
+
+    def save():
+        tmp = args.ckpt + ".tmp"
+        torch.save({"config": cfg, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "step": step, "log": log}, tmp)
+        os.replace(tmp, args.ckpt)
+
+    t0 = last_save = time.time()
+    acc = np.zeros(4)
+    while step < args.steps and time.time() - t0 < args.hours * 3600:
+        x = batch(images, args.batch, args.crop, rng)
+        q = torch.randint(0, NUM_QUALITIES, (args.batch,))
+        keep = torch.where(torch.rand(args.batch) < 0.5, torch.full((args.batch,), cfg["groups"]),
+                           torch.randint(0, cfg["groups"], (args.batch,)))
+        x_hat, y_lik, z_lik = model(x, q, keep)
+        npix = x.shape[2] * x.shape[3]
+        bits = -(torch.log2(y_lik).sum((1, 2, 3)) + torch.log2(z_lik).sum((1, 2, 3)))
+        bpp = bits / npix
+        mse = ((x_hat - x) ** 2).mean((1, 2, 3))
+        loss = (lambdas[q] * 255 ** 2 * mse + bpp).mean()
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        full = keep == cfg["groups"]
+        psnr = (10 * torch.log10(1.0 / mse[full].clamp(min=1e-10))).mean().item() if full.any() else 0.0
+        acc += np.array([1, loss.item(), bpp.mean().item(), psnr])
+        if step % 50 == 0:
+            n = acc[0]
+            log.append((step, acc[1] / n, acc[2] / n, acc[3] / n))
+            print(f"step {step} loss {acc[1] / n:.4f} bpp {acc[2] / n:.4f} psnr(full) {acc[3] / n:.2f} "
+                  f"t {time.time() - t0:.0f}s", flush=True)
+            acc[:] = 0
+        if time.time() - last_save > args.save_every:
+            save()
+            last_save = time.time()
+    save()
+    print(f"saved {args.ckpt} at step {step}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

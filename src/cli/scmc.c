@@ -1,0 +1,146 @@
+/* scmc: command-line front end of libscmc. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scmc/scmc.h"
+#include "cli.h"
+
+static const char usage_text[] =
+    "Usage: scmc COMMAND [OPTIONS]\n"
+    "Scalable cross-modality image codec: semantic text, structure sketch, residual signal.\n"
+    "\n"
+    "Commands:\n"
+    "  encode IN.(png|webp|ppm|pgm|pam) -o OUT.scmc   code an image\n"
+    "      --quality Q             signal-layer rate, 1..8 (default 4)\n"
+    "      --layers LIST           comma-separated subset of semantic,structure,signal\n"
+    "                              (default: every layer this build has)\n"
+    "      --caption TEXT          a user caption kept in the semantic layer (UTF-8, <= 1000 bytes;\n"
+    "                              default none)\n"
+    "      --semantic-detail CxR   colour grid of the semantic text, 2x2..16x12 (default 8x6)\n"
+    "      --threads N             worker threads, 1..256 (default 1)\n"
+    "      -q, --quiet             print nothing but errors\n"
+    "      -v, --verbose           also print the semantic text\n"
+    "  decode IN.scmc -o OUT.(png|webp|ppm)            decode (a possibly truncated) stream\n"
+    "      --up-to LAYER           stop after LAYER (semantic, structure or signal)\n"
+    "      --steps K               stop after K sub-layers (default: all)\n"
+    "      --progressive PREFIX    also write PREFIX-1.png, PREFIX-2.png, ... one per sub-layer\n"
+    "      --strict                exit 2 when the stream is truncated or damaged (default: warn)\n"
+    "      --threads N             worker threads, 1..256 (default 1)\n"
+    "      -q, --quiet / -v, --verbose\n"
+    "  truncate IN.scmc -o OUT.scmc (--bytes N | --bpp X | --up-to LAYER | --steps K)\n"
+    "                              keep the longest prefix of whole sub-layers that fits\n"
+    "  info IN.scmc [--json]       layers, sub-layers, CRC status and the semantic text\n"
+    "  compare A B [--json]        PSNR (RGB) and MS-SSIM of two images of the same size\n"
+    "  describe IN [--semantic-detail CxR]   print the semantic text of an image\n"
+    "\n"
+    "  scmc --version | --help\n"
+    "Exit status: 0 success, 1 usage error, 2 invalid input or I/O failure.\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("scmc: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_warning(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("scmc: warning: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *cmd)
+{
+    fprintf(stderr, "Try 'scmc --help' for the options of '%s'.\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cli_parse_int(const char *opt, const char *arg, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    const long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v < lo || v > hi) {
+        cli_error("Invalid argument \"%s\" for option %s; should be an integer %ld..%ld", arg, opt, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_double(const char *opt, const char *arg, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    const double v = strtod(arg, &end);
+    if (errno || end == arg || *end || !(v >= lo && v <= hi)) {
+        cli_error("Invalid argument \"%s\" for option %s; should be a number %g..%g", arg, opt, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_layer_type(const char *name)
+{
+    for (int t = SCMC_LAYER_SEMANTIC; t <= SCMC_LAYER_SIGNAL; t++)
+        if (!strcmp(name, scmc_layer_name(t)))
+            return t;
+    return -1;
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("scmc %s (bitstream format %d)\n", scmc_version(), scmc_format_version());
+        return 0;
+    }
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {
+        { "encode", cli_encode }, { "decode", cli_decode }, { "truncate", cli_truncate },
+        { "info", cli_info }, { "compare", cli_compare }, { "describe", cli_describe },
+    };
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    cli_error("unknown command '%s'", cmd);
+    fputs("Try 'scmc --help'.\n", stderr);
+    return EXIT_USAGE;
+}

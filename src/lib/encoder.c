@@ -1,0 +1,131 @@
+/* The encoder: each layer codes the original against the reconstruction the decoder will have,
+ * which the encoder obtains by running the layer's own decoder on the sub-layers it just made
+ * (closed loop: every truncation point stays consistent). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "layer.h"
+#include "layers/semantic/semantic.h"
+
+struct ScmcEncoder {
+    ScmcEncoderSettings s;
+};
+
+void scmc_encoder_default_settings(ScmcEncoderSettings *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->quality = 4;
+    s->layers = scmc_available_layers();
+    s->caption = NULL;
+    s->semantic_cols = 8;
+    s->semantic_rows = 6;
+    s->threads = 1;
+}
+
+int scmc_encoder_open(ScmcEncoder **out, const ScmcEncoderSettings *s)
+{
+    *out = NULL;
+    if (!s || s->quality < 1 || s->quality > 8 || s->threads < 1 || s->threads > 256 ||
+        s->semantic_cols < 2 || s->semantic_cols > 16 || s->semantic_rows < 2 || s->semantic_rows > 12)
+        return SCMC_ERR_INVALID_ARG;
+    if (s->layers == 0 || (s->layers & ~scmc_available_layers()))
+        return SCMC_ERR_UNSUPPORTED;
+    if (s->caption && (strlen(s->caption) > SCMC_MAX_CAPTION || !scmc_utf8_valid(s->caption, strlen(s->caption))))
+        return SCMC_ERR_INVALID_ARG;
+    for (size_t i = 0; i < sizeof(s->reserved); i++)
+        if (s->reserved[i])
+            return SCMC_ERR_INVALID_ARG;
+    ScmcEncoder *e = calloc(1, sizeof(*e));
+    if (!e)
+        return SCMC_ERR_NOMEM;
+    e->s = *s;
+    *out = e;
+    return SCMC_OK;
+}
+
+void scmc_encoder_close(ScmcEncoder **enc)
+{
+    if (enc && *enc) {
+        free(*enc);
+        *enc = NULL;
+    }
+}
+
+/* Runs the layer's decoder over its fresh payloads: *base becomes the decoder's reconstruction. */
+static int closed_loop(const ScmcLayerOps *ops, const ScmcPayloads *p, int threads, ScmcImage *base)
+{
+    void *st;
+    int r = ops->dec_open(&st, base->width, base->height, threads);
+    if (r)
+        return r;
+    for (int i = 0; i < p->count && !r; i++) {
+        ScmcImage next;
+        r = ops->dec_sublayer(st, i, p->data[i], p->size[i], base, &next);
+        if (!r) {
+            scmc_image_free(base);
+            *base = next;
+        }
+    }
+    ops->dec_close(st);
+    return r;
+}
+
+int scmc_encode(ScmcEncoder *enc, const uint8_t *rgb, int width, int height, size_t stride,
+                uint8_t **out, size_t *out_size)
+{
+    if (!enc || !rgb || !out || !out_size || width <= 0 || height <= 0 || stride < (size_t)width * 3)
+        return SCMC_ERR_INVALID_ARG;
+    ScmcImage img, base;
+    int r = scmc_image_alloc(&img, width, height);
+    if (r)
+        return r;
+    for (int y = 0; y < height; y++)
+        memcpy(img.rgb + (size_t)y * width * 3, rgb + (size_t)y * stride, (size_t)width * 3);
+    r = scmc_image_alloc(&base, width, height);
+    if (r) {
+        scmc_image_free(&img);
+        return r;
+    }
+    scmc_image_fill(&base, SCMC_BASE_GREY, SCMC_BASE_GREY, SCMC_BASE_GREY);
+
+    ScmcContainer *c = calloc(1, sizeof(*c));
+    ScmcPayloads *all = calloc(SCMC_MAX_LAYERS, sizeof(*all));
+    const uint8_t *data[SCMC_MAX_LAYERS * SCMC_MAX_SUBLAYERS];
+    size_t sizes[SCMC_MAX_LAYERS * SCMC_MAX_SUBLAYERS];
+    int n = 0;
+    if (!c || !all)
+        r = SCMC_ERR_NOMEM;
+    if (c) {
+        c->version = SCMC_FORMAT_VERSION;
+        c->width = width;
+        c->height = height;
+    }
+    for (int type = SCMC_LAYER_SEMANTIC; !r && type <= SCMC_LAYER_SIGNAL; type++) {
+        if (!(enc->s.layers & (1u << type)))
+            continue;
+        const ScmcLayerOps *ops = scmc_layer_ops(type);
+        ScmcPayloads *p = &all[c->num_layers];
+        r = ops->encode(&img, &base, &enc->s, p);
+        if (r)
+            break;
+        r = closed_loop(ops, p, enc->s.threads, &base);
+        ScmcLayerEntry *e = &c->layers[c->num_layers++];
+        e->type = (uint32_t)type;
+        e->model_id = ops->model_id();
+        e->num_sublayers = p->count;
+        for (int i = 0; i < p->count; i++, n++) {
+            data[n] = p->data[i];
+            sizes[n] = p->size[i];
+        }
+    }
+    if (!r)
+        r = scmc_container_write(c, data, sizes, out, out_size);
+    if (all)
+        for (int l = 0; l < SCMC_MAX_LAYERS; l++)
+            scmc_payloads_free(&all[l]);
+    free(all);
+    free(c);
+    scmc_image_free(&img);
+    scmc_image_free(&base);
+    return r;
+}

@@ -1,0 +1,42 @@
+/* What every layer provides to the library: the encoder/decoder loops in encoder.c and decoder.c
+ * are the same for all layers (DESIGN.md section 1). */
+#ifndef SCMC_LAYER_H
+#define SCMC_LAYER_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scmc/scmc.h"
+#include "container/container.h"
+#include "image/image.h"
+
+typedef struct ScmcPayloads {
+    int count;
+    uint8_t *data[SCMC_MAX_SUBLAYERS];   /* each freed with free() */
+    size_t size[SCMC_MAX_SUBLAYERS];
+} ScmcPayloads;
+
+void scmc_payloads_free(ScmcPayloads *p);
+
+typedef struct ScmcLayerOps {
+    ScmcLayerType type;
+    /* Identifier of the model the layer codes with (written in the layer table). */
+    uint32_t (*model_id)(void);
+    /* Codes img as refinements of base (the decoder's reconstruction so far) into sub-layers. */
+    int (*encode)(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s,
+                  ScmcPayloads *out);
+    /* Decoder side: a state per stream, then one call per sub-layer in order. base is the
+     * reconstruction before this layer; out receives the refined image (allocated by the layer). */
+    int (*dec_open)(void **state, int width, int height, int threads);
+    int (*dec_sublayer)(void *state, int index, const uint8_t *data, size_t size,
+                        const ScmcImage *base, ScmcImage *out);
+    void (*dec_close)(void *state);
+} ScmcLayerOps;
+
+/* The layer ops of this build, or NULL for a type it does not have. */
+const ScmcLayerOps *scmc_layer_ops(int type);
+/* Mask of SCMC_LAYERS_* this build can code. */
+unsigned scmc_available_layers(void);
+
+/* The grey every stream starts from (the base of a stream without a semantic layer). */
+#define SCMC_BASE_GREY 128
+#endif
