@@ -5,7 +5,7 @@
  * The coder is the carry-propagating 32-bit range coder of LZMA, with two size savings that
  * matter for payloads of a few dozen bytes: the always-zero first byte is not written, and the
  * final flush picks the value in the last interval with the most trailing zero bits, whose zero
- * bytes are then dropped (the decoder reads zeros past the end of its buffer). Payload lengths
+ * bytes (at most 4) are then dropped (the decoder reads zeros past the end of its buffer). Payload lengths
  * come from the container, so nothing marks the end. bitstream-spec/entropy.md is the authority.
  */
 #ifndef SCMC_RANGE_CODER_H

@@ -148,7 +148,9 @@ int scmc_renc_finish(ScmcRangeEncoder *e, uint8_t **out, size_t *out_size)
     }
     for (int i = 0; i < 5; i++)
         shift_low(e);
-    while (e->size > 0 && e->buf[e->size - 1] == 0)
+    /* Drop zero bytes of the final value only (at most 4): the decoder, which reads zeros past
+     * the end, then never reads more than 4 bytes beyond the payload. */
+    for (int k = 0; k < 4 && e->size > 0 && e->buf[e->size - 1] == 0; k++)
         e->size--;
     if (e->error) {
         scmc_renc_free(e);

@@ -91,9 +91,10 @@ int scmc_truncate(const uint8_t *data, size_t size, int keep_sublayers, uint8_t 
     int n = 0;
     for (int l = 0; l < c->num_layers; l++)
         for (int s = 0; s < c->layers[l].num_sublayers; s++, n++) {
-            if (scmc_container_check(c, data, size, l, s) != SCMC_SUBLAYER_OK) {
+            const int chk = scmc_container_check(c, data, size, l, s);
+            if (chk != SCMC_SUBLAYER_OK) { /* only whole, valid sub-layers are kept */
                 free(c);
-                return SCMC_ERR_CORRUPT; /* only whole, valid sub-layers are kept */
+                return chk == SCMC_SUBLAYER_MISSING ? SCMC_ERR_TRUNCATED : SCMC_ERR_CORRUPT;
             }
             payloads[n] = data + c->layers[l].sub[s].offset;
             lengths[n] = c->layers[l].sub[s].length;
