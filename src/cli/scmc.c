@@ -140,7 +140,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
-    cli_error("unknown command '%s'", cmd);
-    fputs("Try 'scmc --help'.\n", stderr);
+    cli_error("unknown command '%s' (try 'scmc --help')", cmd);
     return EXIT_USAGE;
 }

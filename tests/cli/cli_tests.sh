@@ -1,0 +1,142 @@
+#!/bin/bash
+# CLI tests of `scmc`: exit codes, outputs and the one-line messages (zstd tests/cli-tests style).
+# usage: cli_tests.sh PATH/TO/scmc
+set -u
+SCMC=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+
+# expect CODE DESCRIPTION -- command...: runs it, checks the exit code, keeps stdout/stderr.
+expect() {
+    local code=$1 what=$2
+    shift 3
+    "$@" >"$T/out" 2>"$T/err"
+    local got=$?
+    if [ "$got" -eq "$code" ]; then ok; else bad "$what: exit $got, wanted $code ($(head -c 300 "$T/err"))"; fi
+}
+# stderr has exactly one line, matching a pattern
+err_line() {
+    if [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q -- "$1" "$T/err"; then ok; else bad "stderr should be one line matching '$1': $(cat "$T/err")"; fi
+}
+has() { if grep -q -- "$2" "$1"; then ok; else bad "$1 should contain '$2'"; fi; }
+
+# A synthetic 160x96 test image as binary PPM (no external files needed).
+python3 - "$T/in.ppm" <<'PY'
+import sys, math
+w, h = 160, 96
+px = bytearray()
+for y in range(h):
+    for x in range(w):
+        px += bytes([int(127 + 120 * math.sin(x / 9.0)), int(255 * y / h), 60 if (x // 20 + y // 20) % 2 else 190])
+open(sys.argv[1], "wb").write(b"P6\n%d %d\n255\n" % (w, h) + px)
+PY
+
+expect 0 "version" -- "$SCMC" --version
+has "$T/out" "bitstream format"
+expect 0 "help" -- "$SCMC" --help
+for opt in --quality --layers --caption --semantic-detail --threads --up-to --steps --progressive --strict --bytes --bpp --json; do
+    has "$T/out" -- "$opt"
+done
+expect 1 "no command" -- "$SCMC"
+expect 1 "unknown command" -- "$SCMC" frobnicate
+err_line "unknown command"
+
+# encode / info / decode
+expect 0 "encode" -- "$SCMC" encode "$T/in.ppm" -o "$T/a.scmc" --caption "stripes and a gradient"
+has "$T/err" "semantic"
+expect 0 "info" -- "$SCMC" info "$T/a.scmc"
+has "$T/out" "layer semantic"
+has "$T/out" "caption: stripes and a gradient"
+has "$T/out" "Colour grid, 8 by 6:"
+expect 0 "info --json" -- "$SCMC" info "$T/a.scmc" --json
+if python3 -c "
+import json, sys
+d = json.load(open('$T/out'))
+assert d['width'] == 160 and d['height'] == 96
+assert d['bytes'] > 0 and abs(d['bpp'] - d['bytes'] * 8 / (160 * 96)) < 1e-4
+assert d['layers'][0]['name'] == 'semantic' and d['layers'][0]['complete'] is True
+assert d['layers'][0]['sublayers'][0]['crc_ok'] is True
+assert d['text'].startswith('A ') and d['caption'] == 'stripes and a gradient'
+"; then ok; else bad "info --json content"; fi
+expect 0 "decode" -- "$SCMC" decode "$T/a.scmc" -o "$T/a.png"
+expect 0 "compare" -- "$SCMC" compare "$T/in.ppm" "$T/a.png" --json
+if python3 -c "import json; d = json.load(open('$T/out')); assert 5 < d['psnr'] < 60 and 0 < d['msssim'] < 1"; then ok; else bad "compare json"; fi
+expect 0 "compare same" -- "$SCMC" compare "$T/in.ppm" "$T/in.ppm"
+has "$T/out" "PSNR inf dB"
+expect 0 "decode progressive" -- "$SCMC" decode "$T/a.scmc" --progressive "$T/step"
+if [ -s "$T/step-1.png" ]; then ok; else bad "progressive output step-1.png"; fi
+expect 0 "decode webp" -- "$SCMC" decode "$T/a.scmc" -o "$T/a.webp" --up-to semantic -q
+if [ -s "$T/a.webp" ] && [ ! -s "$T/err" ]; then ok; else bad "quiet webp decode"; fi
+expect 0 "decode ppm steps" -- "$SCMC" decode "$T/a.scmc" -o "$T/a.ppm" --steps 1
+expect 0 "describe" -- "$SCMC" describe "$T/in.ppm" --semantic-detail 4x3
+has "$T/out" "Colour grid, 4 by 3:"
+expect 0 "encode detail" -- "$SCMC" encode "$T/in.ppm" -o "$T/d.scmc" --semantic-detail 16x12 -q
+
+# truncation
+size=$(stat -c %s "$T/a.scmc")
+expect 0 "truncate steps" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --steps 1
+expect 0 "truncate bytes" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --bytes "$size"
+if [ "$(stat -c %s "$T/t.scmc")" -le "$size" ]; then ok; else bad "truncate --bytes exceeds budget"; fi
+expect 0 "truncate up-to" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --up-to semantic
+expect 0 "truncate bpp" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --bpp 1
+expect 2 "truncate too small" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t2.scmc" --bytes 10
+err_line "minimum is $size bytes"
+if [ ! -e "$T/t2.scmc" ]; then ok; else bad "failed truncate left an output"; fi
+expect 1 "truncate two modes" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --bytes 10 --steps 1
+
+# a stream cut at every byte: header cuts fail with exit 2, never a crash
+for cut in $(seq 0 $((size - 1))); do
+    head -c "$cut" "$T/a.scmc" >"$T/cut.scmc"
+    "$SCMC" decode "$T/cut.scmc" -o "$T/cut.png" -q 2>"$T/err"
+    code=$?
+    if [ $code -ne 2 ] || [ "$(wc -l <"$T/err")" -ne 1 ]; then bad "cut at $cut: exit $code"; break; fi
+    if [ -e "$T/cut.png" ]; then bad "cut at $cut left an output"; break; fi
+done
+ok
+# damage in the payload: CRC mismatch, exit 2, one line
+cp "$T/a.scmc" "$T/dmg.scmc"
+printf '\xff' | dd of="$T/dmg.scmc" bs=1 seek=$((size - 2)) conv=notrunc 2>/dev/null
+expect 2 "damaged payload" -- "$SCMC" decode "$T/dmg.scmc" -o "$T/dmg.png"
+err_line "not a valid SCMC stream"
+expect 0 "info on damaged" -- "$SCMC" info "$T/dmg.scmc"
+has "$T/out" "CRC mismatch"
+
+# bad options and inputs
+expect 1 "bad quality" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --quality 9
+err_line 'Invalid argument "9" for option --quality; should be an integer 1..8'
+expect 1 "bad threads" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --threads x
+err_line 'for option --threads; should be an integer'
+expect 1 "bad layers" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --layers semantic,colour
+err_line 'option --layers'
+expect 1 "bad detail" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --semantic-detail 40x2
+err_line 'option --semantic-detail'
+expect 1 "bad caption utf8" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --caption $'\xff\xfe'
+err_line 'not valid UTF-8'
+expect 1 "long caption" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --caption "$(head -c 1001 /dev/zero | tr '\0' a)"
+err_line 'at most 1000'
+expect 1 "missing -o" -- "$SCMC" encode "$T/in.ppm"
+expect 2 "missing input" -- "$SCMC" encode "$T/nope.png" -o "$T/x.scmc"
+err_line "cannot open"
+echo "not an image" >"$T/junk.png"
+expect 2 "junk input" -- "$SCMC" encode "$T/junk.png" -o "$T/x.scmc"
+err_line "not a PNG, WebP or binary PPM/PGM/PAM file"
+if [ ! -e "$T/x.scmc" ]; then ok; else bad "failed encode left an output"; fi
+printf 'P6\n20000 20000\n255\n' >"$T/huge.ppm"
+expect 2 "huge input" -- "$SCMC" encode "$T/huge.ppm" -o "$T/x.scmc"
+err_line "too large"
+expect 2 "decode junk" -- "$SCMC" decode "$T/junk.png" -o "$T/x.png"
+err_line "not a valid SCMC stream"
+expect 1 "decode bad output type" -- "$SCMC" decode "$T/a.scmc" -o "$T/x.gif"
+expect 2 "unwritable output" -- "$SCMC" decode "$T/a.scmc" -o "/nonexistent-dir/x.png"
+err_line "cannot create"
+python3 -c "open('$T/small.ppm','wb').write(b'P6\n2 2\n255\n' + bytes(12))"
+expect 2 "compare size mismatch" -- "$SCMC" compare "$T/in.ppm" "$T/small.ppm"
+err_line "differ in size"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
