@@ -2,10 +2,12 @@
 #include <stdlib.h>
 
 #include "lib/layer.h"
+#include "describe.h"
 #include "semantic.h"
 
 typedef struct SemanticState {
     int width, height;
+    char *text;
 } SemanticState;
 
 static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, ScmcPayloads *out)
@@ -25,22 +27,48 @@ static int dec_open(void **state, int width, int height, int threads)
         return SCMC_ERR_NOMEM;
     st->width = width;
     st->height = height;
+    st->text = NULL;
     *state = st;
     return SCMC_OK;
 }
 
-static int dec_sublayer(void *state, int index, const uint8_t *data, size_t size, const ScmcImage *base, ScmcImage *out)
+static int dec_sublayer(void *state, int index, const uint8_t *data, size_t size)
 {
-    const SemanticState *st = state;
-    (void)base;
+    SemanticState *st = state;
+    char *text, *caption;
     if (index != 0)
         return SCMC_ERR_CORRUPT;
-    return scmc_semantic_decode(data, size, st->width, st->height, out);
+    int r = scmc_semantic_parse(data, size, &text, &caption);
+    if (r)
+        return r;
+    free(caption);
+    /* a text the renderer cannot paint makes the payload invalid at parse time */
+    ScmcImage probe;
+    r = scmc_render(text, 1, 1, &probe);
+    if (r) {
+        free(text);
+        return r;
+    }
+    scmc_image_free(&probe);
+    free(st->text);
+    st->text = text;
+    return SCMC_OK;
+}
+
+static int render(void *state, const ScmcImage *base, ScmcImage *out)
+{
+    const SemanticState *st = state;
+    (void)base; /* the first layer paints from its text alone */
+    if (!st->text)
+        return SCMC_ERR_INVALID_ARG;
+    return scmc_render(st->text, st->width, st->height, out);
 }
 
 static void dec_close(void *state)
 {
-    free(state);
+    SemanticState *st = state;
+    free(st->text);
+    free(st);
 }
 
 const ScmcLayerOps scmc_semantic_layer = {
@@ -49,5 +77,6 @@ const ScmcLayerOps scmc_semantic_layer = {
     .encode = encode,
     .dec_open = dec_open,
     .dec_sublayer = dec_sublayer,
+    .render = render,
     .dec_close = dec_close,
 };

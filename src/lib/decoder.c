@@ -69,13 +69,15 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
     }
     scmc_image_fill(&base, SCMC_BASE_GREY, SCMC_BASE_GREY, SCMC_BASE_GREY);
     ScmcStopReason stop = SCMC_STOP_COMPLETE;
-    int steps = 0, stop_err = SCMC_OK;
-    for (int l = 0; l < c->num_layers && stop == SCMC_STOP_COMPLETE; l++) {
+    int steps = 0, stop_err = SCMC_OK, fatal = SCMC_OK;
+    for (int l = 0; l < c->num_layers && stop == SCMC_STOP_COMPLETE && !fatal; l++) {
         const ScmcLayerEntry *e = &c->layers[l];
         const ScmcLayerOps *ops = scmc_layer_ops((int)e->type);
         if (!ops) /* an unknown layer type: skipped by length (forward compatibility) */
             continue;
         void *st = NULL;
+        int parsed = 0, painted = 0; /* painted: `shown` holds the state after the last parse */
+        ScmcImage shown = { 0, 0, NULL };
         for (int s = 0; s < e->num_sublayers; s++) {
             if (max_steps > 0 && steps >= max_steps) {
                 stop = SCMC_STOP_REQUESTED;
@@ -88,18 +90,20 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
             } else if (!st && (r = ops->dec_open(&st, c->width, c->height, dec->s.threads)) != SCMC_OK) {
                 stop = SCMC_STOP_INVALID;
                 stop_err = r;
+            } else if ((r = ops->dec_sublayer(st, s, data + e->sub[s].offset, e->sub[s].length)) != SCMC_OK) {
+                stop = SCMC_STOP_INVALID;
+                stop_err = r;
             } else {
-                ScmcImage next;
-                r = ops->dec_sublayer(st, s, data + e->sub[s].offset, e->sub[s].length, &base, &next);
-                if (r) {
-                    stop = SCMC_STOP_INVALID;
-                    stop_err = r;
-                } else {
-                    scmc_image_free(&base);
-                    base = next;
-                    steps++;
-                    const ScmcRefinement ref = { steps, (ScmcLayerType)e->type, s, base.width, base.height, base.rgb };
-                    if (cb && cb(opaque, &ref))
+                steps++;
+                parsed++;
+                painted = 0;
+                if (cb) {
+                    scmc_image_free(&shown);
+                    if ((fatal = ops->render(st, &base, &shown)) != SCMC_OK)
+                        break;
+                    painted = 1;
+                    const ScmcRefinement ref = { steps, (ScmcLayerType)e->type, s, shown.width, shown.height, shown.rgb };
+                    if (cb(opaque, &ref))
                         stop = SCMC_STOP_REQUESTED;
                 }
             }
@@ -111,8 +115,22 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
                 break;
             }
         }
+        /* the layer's last reconstruction is the base of the next layer (and maybe the output) */
+        if (parsed && !fatal && !painted)
+            fatal = ops->render(st, &base, &shown);
+        if (parsed && !fatal) {
+            scmc_image_free(&base);
+            base = shown;
+        } else {
+            scmc_image_free(&shown);
+        }
         if (st)
             ops->dec_close(st);
+    }
+    if (fatal) {
+        free(c);
+        scmc_image_free(&base);
+        return fatal;
     }
     free(c);
     if (steps == 0) {

@@ -58,13 +58,14 @@ static int closed_loop(const ScmcLayerOps *ops, const ScmcPayloads *p, int threa
     int r = ops->dec_open(&st, base->width, base->height, threads);
     if (r)
         return r;
-    for (int i = 0; i < p->count && !r; i++) {
-        ScmcImage next;
-        r = ops->dec_sublayer(st, i, p->data[i], p->size[i], base, &next);
-        if (!r) {
-            scmc_image_free(base);
-            *base = next;
-        }
+    for (int i = 0; i < p->count && !r; i++)
+        r = ops->dec_sublayer(st, i, p->data[i], p->size[i]);
+    ScmcImage next;
+    if (!r)
+        r = ops->render(st, base, &next);
+    if (!r) {
+        scmc_image_free(base);
+        *base = next;
     }
     ops->dec_close(st);
     return r;

@@ -24,11 +24,14 @@ typedef struct ScmcLayerOps {
     /* Codes img as refinements of base (the decoder's reconstruction so far) into sub-layers. */
     int (*encode)(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s,
                   ScmcPayloads *out);
-    /* Decoder side: a state per stream, then one call per sub-layer in order. base is the
-     * reconstruction before this layer; out receives the refined image (allocated by the layer). */
+    /* Decoder side: a state per stream; one dec_sublayer call per sub-layer, in order, parses it
+     * into the state (which it leaves unchanged when it fails); render paints the reconstruction
+     * after the sub-layers parsed so far on top of base, the reconstruction before this layer
+     * (out is allocated by the layer). Parsing and painting are apart so that a decoder that
+     * wants only the last refinement paints once. */
     int (*dec_open)(void **state, int width, int height, int threads);
-    int (*dec_sublayer)(void *state, int index, const uint8_t *data, size_t size,
-                        const ScmcImage *base, ScmcImage *out);
+    int (*dec_sublayer)(void *state, int index, const uint8_t *data, size_t size);
+    int (*render)(void *state, const ScmcImage *base, ScmcImage *out);
     void (*dec_close)(void *state);
 } ScmcLayerOps;
 
