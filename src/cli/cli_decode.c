@@ -125,7 +125,7 @@ int cli_decode(int argc, char **argv)
         return EXIT_USAGE;
     }
     ScmcDecodeResult res;
-    r = scmc_decode(dec, data, size, (int)steps, on_refinement, &prog, &res);
+    r = scmc_decode(dec, data, size, (int)steps, prog.prefix ? on_refinement : NULL, &prog, &res);
     scmc_decoder_close(&dec);
     free(data);
     if (r) {

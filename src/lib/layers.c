@@ -4,9 +4,11 @@
 #include "layer.h"
 
 extern const ScmcLayerOps scmc_semantic_layer;
+extern const ScmcLayerOps scmc_signal_layer;
 
 static const ScmcLayerOps *const all_layers[] = {
     &scmc_semantic_layer,
+    &scmc_signal_layer,
 };
 
 const ScmcLayerOps *scmc_layer_ops(int type)

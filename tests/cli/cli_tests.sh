@@ -77,34 +77,55 @@ expect 0 "describe" -- "$SCMC" describe "$T/in.ppm" --semantic-detail 4x3
 has "$T/out" "Colour grid, 4 by 3:"
 expect 0 "encode detail" -- "$SCMC" encode "$T/in.ppm" -o "$T/d.scmc" --semantic-detail 16x12 -q
 
-# truncation
+# truncation (a.scmc: every layer; s.scmc: the semantic layer alone)
+expect 0 "encode semantic only" -- "$SCMC" encode "$T/in.ppm" -o "$T/s.scmc" --layers semantic -q
+ssize=$(stat -c %s "$T/s.scmc")
 size=$(stat -c %s "$T/a.scmc")
 expect 0 "truncate steps" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --steps 1
 expect 0 "truncate bytes" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --bytes "$size"
 if [ "$(stat -c %s "$T/t.scmc")" -le "$size" ]; then ok; else bad "truncate --bytes exceeds budget"; fi
 expect 0 "truncate up-to" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --up-to semantic
 expect 0 "truncate bpp" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --bpp 1
-expect 2 "truncate too small" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t2.scmc" --bytes 10
-err_line "minimum is $size bytes"
+expect 2 "truncate too small" -- "$SCMC" truncate "$T/s.scmc" -o "$T/t2.scmc" --bytes 10
+err_line "minimum is $ssize bytes"
+"$SCMC" truncate "$T/a.scmc" -o "$T/t1.scmc" --steps 1
+t1size=$(stat -c %s "$T/t1.scmc")
+expect 0 "truncate to one sub-layer's size" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t3.scmc" --bytes "$t1size"
+expect 0 "info truncated" -- "$SCMC" info "$T/t3.scmc" --json
+if python3 -c "import json; d = json.load(open('$T/out')); assert [l['name'] for l in d['layers']] == ['semantic']"; then ok; else bad "truncate --bytes to the semantic size keeps the semantic layer only"; fi
 if [ ! -e "$T/t2.scmc" ]; then ok; else bad "failed truncate left an output"; fi
 expect 1 "truncate two modes" -- "$SCMC" truncate "$T/a.scmc" -o "$T/t.scmc" --bytes 10 --steps 1
 
-# a stream cut at every byte: header cuts fail with exit 2, never a crash
-for cut in $(seq 0 $((size - 1))); do
-    head -c "$cut" "$T/a.scmc" >"$T/cut.scmc"
+# cuts inside the header or the first sub-layer: exit 2 with one line and no output, never a crash
+# (tests/unit/test_api.c cuts at every byte in-process)
+for cut in 0 1 3 4 5 9 17 $((ssize / 2)) $((ssize - 2)) $((ssize - 1)); do
+    head -c "$cut" "$T/s.scmc" >"$T/cut.scmc"
     "$SCMC" decode "$T/cut.scmc" -o "$T/cut.png" -q 2>"$T/err"
     code=$?
     if [ $code -ne 2 ] || [ "$(wc -l <"$T/err")" -ne 1 ]; then bad "cut at $cut: exit $code"; break; fi
     if [ -e "$T/cut.png" ]; then bad "cut at $cut left an output"; break; fi
 done
 ok
-# damage in the payload: CRC mismatch, exit 2, one line
-cp "$T/a.scmc" "$T/dmg.scmc"
-printf '\xff' | dd of="$T/dmg.scmc" bs=1 seek=$((size - 2)) conv=notrunc 2>/dev/null
-expect 2 "damaged payload" -- "$SCMC" decode "$T/dmg.scmc" -o "$T/dmg.png"
+# the full stream cut past its first sub-layer: the refinements before the cut, a warning, exit 0
+# (2 with --strict)
+first_end=$("$SCMC" info "$T/a.scmc" --json | python3 -c "import json, sys; d = json.load(sys.stdin); print(d['header_bytes'] + d['layers'][0]['bytes'])")
+for cut in $((first_end + 5)) $((size / 2)) $((size - 1)); do
+    head -c "$cut" "$T/a.scmc" >"$T/cut.scmc"
+    expect 0 "cut at $cut" -- "$SCMC" decode "$T/cut.scmc" -o "$T/cut.png" -q
+    err_line "stream truncated at"
+    expect 2 "cut at $cut, strict" -- "$SCMC" decode "$T/cut.scmc" -o "$T/cut.png" -q --strict
+done
+# damage: in the first sub-layer nothing can be shown (exit 2); later, the last good refinement
+cp "$T/s.scmc" "$T/dmg.scmc"
+printf '\xff' | dd of="$T/dmg.scmc" bs=1 seek=$((ssize - 2)) conv=notrunc 2>/dev/null
+expect 2 "damaged first sub-layer" -- "$SCMC" decode "$T/dmg.scmc" -o "$T/dmg.png"
 err_line "not a valid SCMC stream"
 expect 0 "info on damaged" -- "$SCMC" info "$T/dmg.scmc"
 has "$T/out" "CRC mismatch"
+cp "$T/a.scmc" "$T/dmg2.scmc"
+printf '\x5a' | dd of="$T/dmg2.scmc" bs=1 seek=$((size - 3)) conv=notrunc 2>/dev/null
+expect 0 "damaged last sub-layer" -- "$SCMC" decode "$T/dmg2.scmc" -o "$T/dmg.png"
+has "$T/err" "damaged (CRC mismatch)"
 
 # bad options and inputs
 expect 1 "bad quality" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --quality 9

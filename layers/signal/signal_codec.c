@@ -1,0 +1,337 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scmc/scmc.h"
+#include "entropy/range_coder.h"
+#include "signal_codec.h"
+
+/* The transforms downsample by 16 (y) and 64 (z): images are padded to a multiple of 64. */
+#define PAD 64
+
+static int run_conv(const ScmcNnOps *ops, const ScmcConvLayer *l, int stride, ScmcTensor *x)
+{
+    ScmcTensor out;
+    const int r = ops->conv2d(x, l->weight, l->bias, l->cout, l->k, stride, l->k / 2, &out);
+    scmc_tensor_free(x);
+    *x = out;
+    return r;
+}
+
+static int run_deconv(const ScmcNnOps *ops, const ScmcConvLayer *l, ScmcTensor *x)
+{
+    ScmcTensor out;
+    const int r = ops->conv_transpose2d(x, l->weight, l->bias, l->cout, l->k, 2, l->k / 2, 1, &out);
+    scmc_tensor_free(x);
+    *x = out;
+    return r;
+}
+
+/* z symbol: index within the channel's table, else the escape and a zigzag Exp-Golomb value. */
+static void put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v)
+{
+    const int32_t d = v - m->z_offset[c];
+    if (d >= 0 && d < m->z_len[c] - 1) {
+        scmc_renc_symbol(e, m->z_cdf[c], d);
+    } else {
+        scmc_renc_symbol(e, m->z_cdf[c], m->z_len[c] - 1);
+        scmc_renc_expgolomb(e, d >= 0 ? 2u * (uint32_t)d : 2u * (uint32_t)(-(int64_t)d) - 1);
+    }
+}
+
+static int get_z(ScmcRangeDecoder *dec, const ScmcSignalModel *m, int c, int32_t *v)
+{
+    const int s = scmc_rdec_symbol(dec, m->z_cdf[c], m->z_len[c]);
+    int64_t d = s;
+    if (s == m->z_len[c] - 1) {
+        const uint32_t u = scmc_rdec_expgolomb(dec);
+        if (u == UINT32_MAX)
+            return SCMC_ERR_CORRUPT;
+        d = (u & 1) ? -(int64_t)((u + 1) / 2) : (int64_t)(u / 2);
+    }
+    const int64_t val = d + m->z_offset[c];
+    if (val < -SCMC_SIGNAL_Z_LIMIT || val > SCMC_SIGNAL_Z_LIMIT)
+        return SCMC_ERR_CORRUPT;
+    *v = (int32_t)val;
+    return SCMC_OK;
+}
+
+/* y symbol (already centred on its mean) with the Gaussian table of its scale: -T..T directly,
+ * else the escape, Exp-Golomb(|v| - T - 1) and a sign bit. */
+static void put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, int32_t v)
+{
+    const int n = m->gauss_len[idx], t = (n - 2) / 2;
+    if (v >= -t && v <= t) {
+        scmc_renc_symbol(e, m->gauss_cdf[idx], v + t);
+    } else {
+        scmc_renc_symbol(e, m->gauss_cdf[idx], n - 1);
+        scmc_renc_expgolomb(e, (uint32_t)((v < 0 ? -(int64_t)v : v) - t - 1));
+        scmc_renc_bypass(e, v < 0, 1);
+    }
+}
+
+static int get_y(ScmcRangeDecoder *dec, const ScmcSignalModel *m, int idx, int32_t *v)
+{
+    const int n = m->gauss_len[idx], t = (n - 2) / 2;
+    const int s = scmc_rdec_symbol(dec, m->gauss_cdf[idx], n);
+    if (s < n - 1) {
+        *v = s - t;
+        return SCMC_OK;
+    }
+    const uint32_t u = scmc_rdec_expgolomb(dec);
+    const int neg = (int)scmc_rdec_bypass(dec, 1);
+    if (u == UINT32_MAX || (int64_t)u + t + 1 > SCMC_SIGNAL_Y_LIMIT)
+        return SCMC_ERR_CORRUPT;
+    *v = (int32_t)(neg ? -((int64_t)u + t + 1) : (int64_t)u + t + 1);
+    return SCMC_OK;
+}
+
+static uint64_t squared_error(const ScmcImage *a, const ScmcImage *b)
+{
+    uint64_t s = 0;
+    for (size_t i = 0; i < (size_t)a->width * a->height * 3; i++) {
+        const int d = (int)a->rgb[i] - (int)b->rgb[i];
+        s += (uint64_t)(d * d);
+    }
+    return s;
+}
+
+static int finish_payload(ScmcRangeEncoder *e, ScmcPayloads *out)
+{
+    if (scmc_renc_finish(e, &out->data[out->count], &out->size[out->count]))
+        return SCMC_ERR_NOMEM;
+    out->count++;
+    return SCMC_OK;
+}
+
+int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
+                       const ScmcImage *base, int quality, ScmcPayloads *out)
+{
+    const int W = img->width, H = img->height;
+    const int wp = (W + PAD - 1) / PAD * PAD, hp = (H + PAD - 1) / PAD * PAD;
+    const int M = m->M, yh = hp / 16, yw = wp / 16, zh = hp / 64, zw = wp / 64;
+    ScmcTensor x;
+    int r = scmc_tensor_alloc(&x, 3, hp, wp);
+    if (r)
+        return r;
+    for (int c = 0; c < 3; c++) /* residual in [-1, 1]; the padding is zero residual */
+        for (int y = 0; y < H; y++)
+            for (int xx = 0; xx < W; xx++) {
+                const size_t p = ((size_t)y * W + xx) * 3 + c;
+                x.data[((size_t)c * hp + y) * wp + xx] = ((float)img->rgb[p] - (float)base->rgb[p]) / 255.0f;
+            }
+    for (int i = 0; i < 4 && !r; i++) {
+        r = run_conv(ops, &m->g_a[i], 2, &x);
+        if (!r && i < 3)
+            r = ops->gdn(&x, m->g_a_gdn[i].beta, m->g_a_gdn[i].gamma, 0);
+    }
+    ScmcTensor y = { 0, 0, 0, NULL }, zt = { 0, 0, 0, NULL };
+    if (!r) {
+        const float *g = m->gain + (size_t)(quality - 1) * M;
+        for (int c = 0; c < M; c++)
+            for (int i = 0; i < yh * yw; i++)
+                x.data[(size_t)c * yh * yw + i] *= g[c];
+        y = x;
+        x.data = NULL;
+        r = scmc_tensor_alloc(&zt, y.c, y.h, y.w);
+        if (!r)
+            memcpy(zt.data, y.data, sizeof(float) * scmc_tensor_size(&y));
+        for (int i = 0; i < 3 && !r; i++) {
+            r = run_conv(ops, &m->h_a[i], i == 0 ? 1 : 2, &zt);
+            if (!r && i < 2)
+                scmc_nn_relu(&zt);
+        }
+    }
+    int32_t *z = NULL, *mean_q = NULL;
+    uint8_t *idx = NULL;
+    if (!r) {
+        z = malloc(sizeof(int32_t) * (size_t)m->N * zh * zw);
+        mean_q = malloc(sizeof(int32_t) * (size_t)M * yh * yw);
+        idx = malloc((size_t)M * yh * yw);
+        if (!z || !mean_q || !idx)
+            r = SCMC_ERR_NOMEM;
+    }
+    if (!r) {
+        for (size_t i = 0; i < (size_t)m->N * zh * zw; i++) {
+            const float v = floorf(zt.data[i] + 0.5f);
+            z[i] = v > SCMC_SIGNAL_Z_LIMIT ? SCMC_SIGNAL_Z_LIMIT : v < -SCMC_SIGNAL_Z_LIMIT ? -SCMC_SIGNAL_Z_LIMIT : (int32_t)v;
+        }
+        r = scmc_signal_hyper_synthesis(m, z, zh, zw, mean_q, idx);
+    }
+    int show_mean = 1;
+    if (!r) {
+        /* Quality must not drop at any step: if the picture painted from the predicted means
+         * alone is worse than base, the decoder keeps base for that step. */
+        ScmcSignalDecoder probe;
+        ScmcImage painted;
+        r = scmc_signal_decoder_init(&probe, m, ops, W, H);
+        if (!r) {
+            memcpy(probe.mean_q, mean_q, sizeof(int32_t) * (size_t)M * yh * yw);
+            probe.quality = quality;
+            probe.show_mean = 1;
+            r = scmc_signal_render(&probe, base, &painted);
+            scmc_signal_decoder_free(&probe);
+        }
+        if (!r) {
+            show_mean = squared_error(img, &painted) < squared_error(img, base);
+            scmc_image_free(&painted);
+        }
+    }
+    if (!r) {
+        ScmcRangeEncoder e;
+        scmc_renc_init(&e);
+        scmc_renc_bypass(&e, (uint32_t)(quality - 1), 3);
+        scmc_renc_bypass(&e, (uint32_t)show_mean, 1);
+        for (int c = 0; c < m->N; c++)
+            for (int i = 0; i < zh * zw; i++)
+                put_z(&e, m, c, z[(size_t)c * zh * zw + i]);
+        r = finish_payload(&e, out);
+        const int per = M / m->groups;
+        const float scale = (float)(1 << m->act_bits);
+        for (int g = 0; g < m->groups && !r; g++) {
+            scmc_renc_init(&e);
+            for (int c = g * per; c < (g + 1) * per; c++)
+                for (int i = 0; i < yh * yw; i++) {
+                    const size_t k = (size_t)c * yh * yw + i;
+                    const float v = floorf(y.data[k] - (float)mean_q[k] / scale + 0.5f);
+                    const int32_t s = v > SCMC_SIGNAL_Y_LIMIT ? SCMC_SIGNAL_Y_LIMIT : v < -SCMC_SIGNAL_Y_LIMIT ? -SCMC_SIGNAL_Y_LIMIT : (int32_t)v;
+                    put_y(&e, m, idx[k], s);
+                }
+            r = finish_payload(&e, out);
+        }
+    }
+    free(z);
+    free(mean_q);
+    free(idx);
+    scmc_tensor_free(&x);
+    scmc_tensor_free(&y);
+    scmc_tensor_free(&zt);
+    if (r)
+        scmc_payloads_free(out);
+    return r;
+}
+
+int scmc_signal_decoder_init(ScmcSignalDecoder *d, const ScmcSignalModel *m, const ScmcNnOps *ops, int width, int height)
+{
+    memset(d, 0, sizeof(*d));
+    d->m = m;
+    d->ops = ops;
+    d->width = width;
+    d->height = height;
+    const int wp = (width + PAD - 1) / PAD * PAD, hp = (height + PAD - 1) / PAD * PAD;
+    d->yh = hp / 16, d->yw = wp / 16, d->zh = hp / 64, d->zw = wp / 64;
+    const size_t yn = (size_t)m->M * d->yh * d->yw;
+    d->z = malloc(sizeof(int32_t) * (size_t)m->N * d->zh * d->zw);
+    d->mean_q = malloc(sizeof(int32_t) * yn);
+    d->y = calloc(yn, sizeof(int32_t));
+    d->scale_idx = malloc(yn);
+    if (!d->z || !d->mean_q || !d->y || !d->scale_idx) {
+        scmc_signal_decoder_free(d);
+        return SCMC_ERR_NOMEM;
+    }
+    return SCMC_OK;
+}
+
+void scmc_signal_decoder_free(ScmcSignalDecoder *d)
+{
+    free(d->z);
+    free(d->mean_q);
+    free(d->y);
+    free(d->scale_idx);
+    memset(d, 0, sizeof(*d));
+}
+
+int scmc_signal_decode_sublayer(ScmcSignalDecoder *d, int index, const uint8_t *data, size_t size)
+{
+    const ScmcSignalModel *m = d->m;
+    ScmcRangeDecoder dec;
+    scmc_rdec_init(&dec, data, size);
+    if (index == 0) {
+        if (d->quality)
+            return SCMC_ERR_CORRUPT;
+        const size_t zn = (size_t)m->N * d->zh * d->zw;
+        int32_t *z = malloc(sizeof(int32_t) * zn);
+        if (!z)
+            return SCMC_ERR_NOMEM;
+        const int q = 1 + (int)scmc_rdec_bypass(&dec, 3);
+        const int show = (int)scmc_rdec_bypass(&dec, 1);
+        int r = SCMC_OK;
+        for (int c = 0; c < m->N && !r; c++)
+            for (int i = 0; i < d->zh * d->zw && !r; i++)
+                r = get_z(&dec, m, c, &z[(size_t)c * d->zh * d->zw + i]);
+        if (!r && scmc_rdec_overrun(&dec))
+            r = SCMC_ERR_CORRUPT;
+        if (!r)
+            r = scmc_signal_hyper_synthesis(m, z, d->zh, d->zw, d->mean_q, d->scale_idx);
+        if (r) {
+            free(z);
+            return r;
+        }
+        memcpy(d->z, z, sizeof(int32_t) * zn);
+        free(z);
+        d->quality = q;
+        d->show_mean = show;
+        return SCMC_OK;
+    }
+    if (!d->quality || index != d->groups_parsed + 1 || index > m->groups)
+        return SCMC_ERR_CORRUPT;
+    const int per = m->M / m->groups, plane = d->yh * d->yw;
+    int32_t *tmp = malloc(sizeof(int32_t) * (size_t)per * plane);
+    if (!tmp)
+        return SCMC_ERR_NOMEM;
+    int r = SCMC_OK;
+    const int c0 = (index - 1) * per;
+    for (int c = 0; c < per && !r; c++)
+        for (int i = 0; i < plane && !r; i++)
+            r = get_y(&dec, m, d->scale_idx[(size_t)(c0 + c) * plane + i], &tmp[(size_t)c * plane + i]);
+    if (!r && scmc_rdec_overrun(&dec))
+        r = SCMC_ERR_CORRUPT;
+    if (!r) {
+        memcpy(d->y + (size_t)c0 * plane, tmp, sizeof(int32_t) * (size_t)per * plane);
+        d->groups_parsed = index;
+    }
+    free(tmp);
+    return r;
+}
+
+int scmc_signal_render(const ScmcSignalDecoder *d, const ScmcImage *base, ScmcImage *out)
+{
+    const ScmcSignalModel *m = d->m;
+    if (!d->quality)
+        return SCMC_ERR_INVALID_ARG;
+    if (d->groups_parsed == 0 && !d->show_mean)
+        return scmc_image_copy(out, base);
+    const int M = m->M, plane = d->yh * d->yw, per = M / m->groups;
+    ScmcTensor x;
+    int r = scmc_tensor_alloc(&x, M, d->yh, d->yw);
+    if (r)
+        return r;
+    const float scale = (float)(1 << m->act_bits);
+    const float *ig = m->inv_gain + (size_t)(d->quality - 1) * M;
+    for (int c = 0; c < M; c++) {
+        const int have = c < d->groups_parsed * per;
+        for (int i = 0; i < plane; i++) {
+            const size_t k = (size_t)c * plane + i;
+            x.data[k] = ((have ? (float)d->y[k] : 0.0f) + (float)d->mean_q[k] / scale) * ig[c];
+        }
+    }
+    for (int i = 0; i < 4 && !r; i++) {
+        r = run_deconv(d->ops, &m->g_s[i], &x);
+        if (!r && i < 3)
+            r = d->ops->gdn(&x, m->g_s_igdn[i].beta, m->g_s_igdn[i].gamma, 1);
+    }
+    if (!r)
+        r = scmc_image_alloc(out, d->width, d->height);
+    if (!r) {
+        const int wp = x.w, hp = x.h;
+        for (int y = 0; y < d->height; y++)
+            for (int xx = 0; xx < d->width; xx++)
+                for (int c = 0; c < 3; c++) {
+                    const size_t p = ((size_t)y * d->width + xx) * 3 + c;
+                    const float v = (float)base->rgb[p] + 255.0f * x.data[((size_t)c * hp + y) * wp + xx] + 0.5f;
+                    out->rgb[p] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+                }
+    }
+    scmc_tensor_free(&x);
+    return r;
+}

@@ -1,0 +1,34 @@
+/* The signal layer's payloads (bitstream-spec/signal.md): sub-layer 0 carries the quality and the
+ * hyper-latent z; sub-layers 1..G each carry one group of latent channels of y, in the order the
+ * model was trained to make every prefix decode well (nested dropout). */
+#ifndef SCMC_SIGNAL_CODEC_H
+#define SCMC_SIGNAL_CODEC_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/image.h"
+#include "lib/layer.h"
+#include "signal_model.h"
+
+/* Codes img - base at quality 1..8 into 1 + groups sub-layers. */
+int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
+                       const ScmcImage *base, int quality, ScmcPayloads *out);
+
+typedef struct ScmcSignalDecoder {
+    const ScmcSignalModel *m;
+    const ScmcNnOps *ops;
+    int width, height, yh, yw, zh, zw;
+    int quality;          /* 0 until sub-layer 0 is parsed */
+    int show_mean;        /* with no group parsed: paint the predicted means (1) or keep base (0) */
+    int groups_parsed;
+    int32_t *z, *mean_q, *y;
+    uint8_t *scale_idx;
+} ScmcSignalDecoder;
+
+int scmc_signal_decoder_init(ScmcSignalDecoder *d, const ScmcSignalModel *m, const ScmcNnOps *ops, int width, int height);
+void scmc_signal_decoder_free(ScmcSignalDecoder *d);
+/* Parses sub-layer `index`; leaves the state unchanged on failure. */
+int scmc_signal_decode_sublayer(ScmcSignalDecoder *d, int index, const uint8_t *data, size_t size);
+/* base + the synthesis of the latents parsed so far (dropped groups take their predicted mean). */
+int scmc_signal_render(const ScmcSignalDecoder *d, const ScmcImage *base, ScmcImage *out);
+#endif

@@ -1,0 +1,66 @@
+/* The signal layer as the library sees it (src/lib/layer.h). */
+#include <stdlib.h>
+
+#include "lib/layer.h"
+#include "signal_codec.h"
+
+static uint32_t model_id(void)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    return m ? m->id : 0;
+}
+
+static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, ScmcPayloads *out)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    if (!m)
+        return SCMC_ERR_MODEL;
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    ops->set_threads(s->threads);
+    return scmc_signal_encode(m, ops, img, base, s->quality, out);
+}
+
+static int dec_open(void **state, int width, int height, int threads)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    if (!m)
+        return SCMC_ERR_MODEL;
+    ScmcSignalDecoder *d = malloc(sizeof(*d));
+    if (!d)
+        return SCMC_ERR_NOMEM;
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    ops->set_threads(threads);
+    const int r = scmc_signal_decoder_init(d, m, ops, width, height);
+    if (r) {
+        free(d);
+        return r;
+    }
+    *state = d;
+    return SCMC_OK;
+}
+
+static int dec_sublayer(void *state, int index, const uint8_t *data, size_t size)
+{
+    return scmc_signal_decode_sublayer(state, index, data, size);
+}
+
+static int render(void *state, const ScmcImage *base, ScmcImage *out)
+{
+    return scmc_signal_render(state, base, out);
+}
+
+static void dec_close(void *state)
+{
+    scmc_signal_decoder_free(state);
+    free(state);
+}
+
+const ScmcLayerOps scmc_signal_layer = {
+    .type = SCMC_LAYER_SIGNAL,
+    .model_id = model_id,
+    .encode = encode,
+    .dec_open = dec_open,
+    .dec_sublayer = dec_sublayer,
+    .render = render,
+    .dec_close = dec_close,
+};

@@ -1,0 +1,56 @@
+/* The signal layer's model: transforms, gains, fixed-point hyper-synthesis and entropy tables,
+ * loaded and validated from a weight file (docs/weights.md). */
+#ifndef SCMC_SIGNAL_MODEL_H
+#define SCMC_SIGNAL_MODEL_H
+#include <stdint.h>
+
+#include "nn/nn_ops.h"
+#include "nn/weights.h"
+
+#define SCMC_SIGNAL_NUM_SCALES 64
+/* Largest |z| and |y| symbol a stream may carry: keeps the fixed-point network in range. */
+#define SCMC_SIGNAL_Z_LIMIT 32767
+#define SCMC_SIGNAL_Y_LIMIT (1 << 20)
+
+typedef struct ScmcConvLayer {
+    const float *weight, *bias;
+    int cin, cout, k;
+} ScmcConvLayer;
+
+typedef struct ScmcGdnLayer {
+    const float *beta, *gamma;
+    int c;
+} ScmcGdnLayer;
+
+typedef struct ScmcIntConvLayer {
+    const int32_t *weight, *bias;
+    int cin, cout, k;
+} ScmcIntConvLayer;
+
+typedef struct ScmcSignalModel {
+    ScmcWeights w;
+    uint32_t id;
+    int N, M, groups, num_qualities, act_bits, weight_bits;
+    ScmcConvLayer g_a[4], g_s[4], h_a[3];
+    ScmcGdnLayer g_a_gdn[3], g_s_igdn[3];
+    ScmcIntConvLayer h_s[3];
+    const float *gain, *inv_gain;          /* num_qualities x M */
+    const int32_t *scale_table_q;          /* 64 thresholds, act_bits fraction bits */
+    uint32_t *gauss_cdf[SCMC_SIGNAL_NUM_SCALES];
+    int gauss_len[SCMC_SIGNAL_NUM_SCALES]; /* symbols incl. escape: 2T + 2 */
+    uint32_t **z_cdf;                      /* per channel of z */
+    int *z_len, *z_offset;
+    uint32_t *cdf_store;
+} ScmcSignalModel;
+
+/* Loads a weight file's bytes; err gets a one-line reason on failure. */
+int scmc_signal_model_load(const uint8_t *data, size_t size, ScmcSignalModel *m, char *err, size_t errlen);
+void scmc_signal_model_free(ScmcSignalModel *m);
+/* The model built into the library (loaded once, shared, never freed), or NULL if it fails. */
+const ScmcSignalModel *scmc_signal_default_model(void);
+
+/* Fixed-point hyper-synthesis (integers only: identical on every machine): z symbols (N x zh x zw)
+ * to the mean (M x 4zh x 4zw, act_bits fraction bits) and scale index of every latent. */
+int scmc_signal_hyper_synthesis(const ScmcSignalModel *m, const int32_t *z, int zh, int zw, int32_t *mean_q,
+                                uint8_t *scale_idx);
+#endif

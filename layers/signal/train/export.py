@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Exports a training checkpoint to the weight file that layers/signal reads (format: docs/weights.md).
+
+  /usr/bin/python3 layers/signal/train/export.py CKPT OUT.scmw
+
+Float tensors: the analysis/synthesis transforms (effective GDN parameters), h_a, the gains.
+Integer tensors (everything the entropy model depends on, DESIGN.md sync rules):
+  - h_s as a fixed-point network: weights * 2^WEIGHT_BITS, biases * 2^(WEIGHT_BITS + ACT_BITS);
+  - the 64 scale thresholds * 2^ACT_BITS;
+  - 16-bit CDFs of the factorized prior of z (one per channel) and of the 64 Gaussian scales.
+The file ends with a CRC-32 of all bytes before it: the model id that streams carry.
+"""
+import math
+import os
+import struct
+import sys
+import zlib
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import NUM_QUALITIES, SCALE_MAX, SCALE_MIN, SignalCodec  # noqa: E402
+
+ACT_BITS = 10
+WEIGHT_BITS = 14
+NUM_SCALES = 64
+TAIL = 1e-9          # probability mass left outside each coded range (escape-coded)
+CDF_TOTAL = 1 << 16
+Z_RANGE = 256        # z symbols are searched in [-Z_RANGE, Z_RANGE]
+
+DT_F32, DT_I32 = 1, 2
+
+
+def quantize_pmf(probs):
+    """probs (list, sum <= 1; the rest is the escape) -> CDF (len + 2 entries) with every symbol,
+    the escape included, at least 1/65536."""
+    probs = list(probs) + [max(0.0, 1.0 - sum(probs))]
+    freq = [max(1, int(round(p * CDF_TOTAL))) for p in probs]
+    diff = CDF_TOTAL - sum(freq)
+    order = sorted(range(len(freq)), key=lambda i: -freq[i])
+    i = 0
+    while diff != 0:  # take from / give to the largest symbols, never below 1
+        k = order[i % len(order)]
+        step = 1 if diff > 0 else -1
+        if freq[k] + step >= 1:
+            freq[k] += step
+            diff -= step
+        i += 1
+    cdf = [0]
+    for f in freq:
+        cdf.append(cdf[-1] + f)
+    assert cdf[-1] == CDF_TOTAL
+    return cdf
+
+
+def scale_table():
+    return [math.exp(math.log(SCALE_MIN) + (math.log(SCALE_MAX) - math.log(SCALE_MIN)) * i / (NUM_SCALES - 1))
+            for i in range(NUM_SCALES)]
+
+
+def gaussian_cdfs():
+    """Per scale: symbols -T..T then the escape; T covers all but TAIL of the mass."""
+    lengths, flat = [], []
+    mult = -math.sqrt(2) * torch.erfinv(torch.tensor(TAIL - 1.0, dtype=torch.float64)).item()  # |x| beyond this: TAIL
+    for s in scale_table():
+        t = max(1, int(math.ceil(mult * s)))
+        v = torch.arange(-t, t + 1, dtype=torch.float64)
+        phi = lambda x: 0.5 * torch.erfc(-x / math.sqrt(2))  # noqa: E731
+        p = (phi((v + 0.5) / s) - phi((v - 0.5) / s)).tolist()
+        cdf = quantize_pmf(p)
+        lengths.append(len(cdf) - 1)
+        flat += cdf
+    return lengths, flat
+
+
+def z_cdfs(model):
+    """Per channel of z: the symbol range holding all but TAIL of the mass, and its CDF."""
+    offsets, lengths, flat = [], [], []
+    with torch.no_grad():
+        n = model.N
+        grid = torch.arange(-Z_RANGE, Z_RANGE + 1, dtype=torch.float32)
+        v = grid.view(1, 1, -1).expand(n, 1, -1)
+        lo = torch.sigmoid(model.density.logits(v - 0.5))[:, 0].double()
+        hi = torch.sigmoid(model.density.logits(v + 0.5))[:, 0].double()
+        pmf = (hi - lo).clamp(min=0)
+        for c in range(n):
+            cdf_hi = hi[c]
+            cdf_lo = lo[c]
+            first = int((cdf_lo < TAIL / 2).nonzero().max().item()) if (cdf_lo < TAIL / 2).any() else 0
+            last_mask = (1 - cdf_hi) < TAIL / 2
+            last = int(last_mask.nonzero().min().item()) if last_mask.any() else len(grid) - 1
+            p = pmf[c, first:last + 1].tolist()
+            cdf = quantize_pmf(p)
+            offsets.append(int(grid[first].item()))
+            lengths.append(len(cdf) - 1)
+            flat += cdf
+    return offsets, lengths, flat
+
+
+def tensors(model):
+    out = []
+    sd = {k: v.detach() for k, v in model.state_dict().items()}
+
+    def f32(name, t):
+        out.append((name, DT_F32, t.float().contiguous()))
+
+    def i32(name, t):
+        out.append((name, DT_I32, torch.as_tensor(t, dtype=torch.int64).contiguous()))
+
+    i32("config", [model.N, model.M, model.groups, NUM_QUALITIES, ACT_BITS, WEIGHT_BITS, NUM_SCALES])
+    for seq in ("g_a", "g_s"):
+        for i, layer in enumerate(getattr(model, seq)):
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                f32(f"{seq}.{i}.weight", sd[f"{seq}.{i}.weight"])
+                f32(f"{seq}.{i}.bias", sd[f"{seq}.{i}.bias"])
+            else:
+                beta, gamma = layer.effective()
+                f32(f"{seq}.{i}.beta", beta.detach())
+                f32(f"{seq}.{i}.gamma", gamma.detach())
+    for i in (0, 2, 4):
+        f32(f"h_a.{i}.weight", sd[f"h_a.{i}.weight"])
+        f32(f"h_a.{i}.bias", sd[f"h_a.{i}.bias"])
+    for i in (0, 2, 4):
+        w = torch.round(sd[f"h_s.{i}.weight"].double() * (1 << WEIGHT_BITS))
+        b = torch.round(sd[f"h_s.{i}.bias"].double() * (1 << (WEIGHT_BITS + ACT_BITS)))
+        assert w.abs().max() <= (1 << 20) and b.abs().max() < (1 << 31), "h_s weights out of fixed-point range"
+        i32(f"h_s.{i}.weight", w)
+        i32(f"h_s.{i}.bias", b)
+    f32("gain", sd["gain"])
+    f32("inv_gain", sd["inv_gain"])
+    i32("scale_table_q", [int(round(s * (1 << ACT_BITS))) for s in scale_table()])
+    lengths, flat = gaussian_cdfs()
+    i32("gauss_cdf_length", lengths)
+    i32("gauss_cdf", flat)
+    offsets, lengths, flat = z_cdfs(model)
+    i32("z_cdf_offset", offsets)
+    i32("z_cdf_length", lengths)
+    i32("z_cdf", flat)
+    return out
+
+
+def write(path, items):
+    body = bytearray(b"SCMW")
+    body += struct.pack("<II", 1, len(items))
+    for name, dtype, t in items:
+        nb = name.encode()
+        body += struct.pack("<H", len(nb)) + nb + struct.pack("<BB", dtype, t.dim())
+        body += struct.pack("<%dI" % t.dim(), *t.shape)
+        flat = t.flatten().tolist()
+        body += struct.pack("<%d%s" % (len(flat), "f" if dtype == DT_F32 else "i"), *flat)
+    crc = zlib.crc32(bytes(body)) & 0xFFFFFFFF
+    body += struct.pack("<I", crc)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(body)
+    os.replace(tmp, path)
+    return crc, len(body)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    state = torch.load(sys.argv[1])
+    model = SignalCodec(**state["config"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    crc, size = write(sys.argv[2], tensors(model))
+    print(f"{sys.argv[2]}: {size} bytes, model id {crc:08x}, step {state['step']}")
+
+
+if __name__ == "__main__":
+    main()

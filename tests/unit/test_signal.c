@@ -1,0 +1,280 @@
+/* Signal layer: weight files, the fixed-point hyper-synthesis, round trips at every quality, and
+ * bit-exact parsing across thread counts and backends (DESIGN.md sync rules). */
+#include <math.h>
+#include <string.h>
+
+#include "scmc/scmc.h"
+#include "container/container.h"
+#include "container/crc32.h"
+#include "layers/signal/signal_codec.h"
+#include "metrics/metrics.h"
+#include "test_util.h"
+
+extern const uint8_t scmc_signal_default_weights[];
+extern const uint8_t scmc_signal_default_weights_end[];
+
+static void scene(ScmcImage *img, int w, int h)
+{
+    ck_assert_int_eq(scmc_image_alloc(img, w, h), SCMC_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = img->rgb + ((size_t)y * w + x) * 3;
+            /* smooth shading, a gradient and a disc with a sharp edge */
+            p[0] = (uint8_t)(128 + 60 * sin(x * 0.08) * cos(y * 0.06));
+            p[1] = (uint8_t)(60 + 120 * y / h);
+            p[2] = (uint8_t)((x - 60) * (x - 60) + (y - 30) * (y - 30) < 200 ? 180 : 70);
+        }
+}
+
+START_TEST(weights_file)
+{
+    const size_t size = (size_t)(scmc_signal_default_weights_end - scmc_signal_default_weights);
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    ck_assert_ptr_nonnull(m);
+    uint32_t crc = scmc_crc32(0, scmc_signal_default_weights, size - 4);
+    ck_assert_uint_eq(m->id, crc ? crc : 1);
+    ck_assert_int_eq(m->M % m->groups, 0);
+    uint8_t *copy = malloc(size);
+    memcpy(copy, scmc_signal_default_weights, size);
+    ScmcSignalModel other;
+    char err[256];
+    copy[size / 2] ^= 1; /* any damage is caught by the CRC */
+    ck_assert_int_eq(scmc_signal_model_load(copy, size, &other, err, sizeof(err)), SCMC_ERR_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(err, "CRC"));
+    copy[size / 2] ^= 1;
+    ck_assert_int_eq(scmc_signal_model_load(copy, size / 3, &other, err, sizeof(err)), SCMC_ERR_CORRUPT);
+    ck_assert_int_eq(scmc_signal_model_load((const uint8_t *)"SCMWxxxxxxxxxxxxxxxx", 20, &other, err, sizeof(err)), SCMC_ERR_CORRUPT);
+    ck_assert_int_eq(scmc_signal_model_load(copy, size, &other, err, sizeof(err)), SCMC_OK);
+    ck_assert_uint_eq(other.id, m->id);
+    scmc_signal_model_free(&other);
+    free(copy);
+}
+END_TEST
+
+/* The integer network agrees with the same network evaluated in double precision. */
+START_TEST(hyper_synthesis_fixed_point)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    const int zh = 2, zw = 3, N = m->N, M = m->M;
+    uint64_t seed = 8;
+    int32_t *z = malloc(sizeof(int32_t) * N * zh * zw);
+    for (int i = 0; i < N * zh * zw; i++)
+        z[i] = (int32_t)test_rand_below(&seed, 9) - 4;
+    int32_t *mean = malloc(sizeof(int32_t) * M * 16 * zh * zw), *mean2 = malloc(sizeof(int32_t) * M * 16 * zh * zw);
+    uint8_t *idx = malloc((size_t)M * 16 * zh * zw), *idx2 = malloc((size_t)M * 16 * zh * zw);
+    ck_assert_int_eq(scmc_signal_hyper_synthesis(m, z, zh, zw, mean, idx), SCMC_OK);
+    ck_assert_int_eq(scmc_signal_hyper_synthesis(m, z, zh, zw, mean2, idx2), SCMC_OK);
+    ck_assert_mem_eq(mean, mean2, sizeof(int32_t) * M * 16 * zh * zw);
+    ck_assert_mem_eq(idx, idx2, (size_t)M * 16 * zh * zw);
+    /* double-precision evaluation of the same weights */
+    const double ws = 1.0 / (1 << m->weight_bits), bs = 1.0 / ((double)(1 << m->weight_bits) * (1 << m->act_bits));
+    int h = zh, w = zw;
+    double *a = malloc(sizeof(double) * N * h * w);
+    for (int i = 0; i < N * h * w; i++)
+        a[i] = z[i];
+    for (int l = 0; l < 2; l++) {
+        const ScmcIntConvLayer *L = &m->h_s[l];
+        double *o = calloc((size_t)N * 4 * h * w, sizeof(double));
+        for (int co = 0; co < N; co++)
+            for (int y = 0; y < 2 * h; y++)
+                for (int x = 0; x < 2 * w; x++) {
+                    double acc = L->bias[co] * bs;
+                    for (int ci = 0; ci < N; ci++)
+                        for (int iy = 0; iy < h; iy++)
+                            for (int ix = 0; ix < w; ix++) {
+                                const int ky = y + 2 - 2 * iy, kx = x + 2 - 2 * ix;
+                                if (ky >= 0 && ky < 5 && kx >= 0 && kx < 5)
+                                    acc += L->weight[((ci * N + co) * 5 + ky) * 5 + kx] * ws * a[(ci * h + iy) * w + ix];
+                            }
+                    o[(co * 2 * h + y) * 2 * w + x] = acc > 0 ? acc : 0;
+                }
+        free(a);
+        a = o;
+        h *= 2;
+        w *= 2;
+    }
+    double max_err = 0;
+    for (int co = 0; co < M; co++) /* the means only: the first M outputs of the last layer */
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const ScmcIntConvLayer *L = &m->h_s[2];
+                double acc = L->bias[co] * bs;
+                for (int ci = 0; ci < N; ci++)
+                    for (int ky = 0; ky < 3; ky++)
+                        for (int kx = 0; kx < 3; kx++) {
+                            const int iy = y - 1 + ky, ix = x - 1 + kx;
+                            if (iy >= 0 && iy < h && ix >= 0 && ix < w)
+                                acc += L->weight[((co * N + ci) * 3 + ky) * 3 + kx] * ws * a[(ci * h + iy) * w + ix];
+                        }
+                const double err = fabs(acc - mean[(co * h + y) * w + x] / (double)(1 << m->act_bits));
+                max_err = err > max_err ? err : max_err;
+            }
+    ck_assert_msg(max_err < 0.02, "fixed point differs from double by %g", max_err);
+    free(a);
+    free(z);
+    free(mean);
+    free(mean2);
+    free(idx);
+    free(idx2);
+}
+END_TEST
+
+static void encode_signal(const ScmcImage *img, int quality, unsigned layers, uint8_t **out, size_t *size)
+{
+    ScmcEncoderSettings s;
+    scmc_encoder_default_settings(&s);
+    s.quality = quality;
+    s.layers = layers;
+    ScmcEncoder *e;
+    ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_OK);
+    ck_assert_int_eq(scmc_encode(e, img->rgb, img->width, img->height, (size_t)img->width * 3, out, size), SCMC_OK);
+    scmc_encoder_close(&e);
+}
+
+static double decode_psnr(const ScmcImage *img, const uint8_t *data, size_t size, int steps)
+{
+    ScmcDecoderSettings ds;
+    scmc_decoder_default_settings(&ds);
+    ScmcDecoder *d;
+    ck_assert_int_eq(scmc_decoder_open(&d, &ds), SCMC_OK);
+    ScmcDecodeResult res;
+    ck_assert_int_eq(scmc_decode(d, data, size, steps, NULL, NULL, &res), SCMC_OK);
+    scmc_decoder_close(&d);
+    const ScmcImage out = { res.width, res.height, res.rgb };
+    const double p = scmc_psnr(img, &out);
+    scmc_free(res.rgb);
+    return p;
+}
+
+/* Every quality round-trips; a higher quality spends more bytes; the full stream beats the
+ * semantic layer alone. */
+START_TEST(every_quality)
+{
+    ScmcImage img;
+    scene(&img, 100, 70);
+    size_t last = 0;
+    double psnr1 = 0, psnr8 = 0;
+    for (int q = 1; q <= 8; q++) {
+        uint8_t *buf;
+        size_t size;
+        encode_signal(&img, q, SCMC_LAYERS_SEMANTIC | SCMC_LAYERS_SIGNAL, &buf, &size);
+        ck_assert_msg(size > last, "quality %d: %zu bytes after %zu", q, size, last);
+        last = size;
+        const double p = decode_psnr(&img, buf, size, 0), p_sem = decode_psnr(&img, buf, size, 1);
+        ck_assert_msg(p > p_sem, "quality %d: %.2f dB, semantic alone %.2f dB", q, p, p_sem);
+        if (q == 1)
+            psnr1 = p;
+        if (q == 8)
+            psnr8 = p;
+        free(buf);
+    }
+    ck_assert_msg(psnr8 > psnr1 + 1, "quality 8 %.2f dB, quality 1 %.2f dB", psnr8, psnr1);
+    scmc_image_free(&img);
+}
+END_TEST
+
+/* Parsing is identical for every thread count and backend; pixels differ by float rounding only. */
+START_TEST(bit_exact_parse)
+{
+    ScmcImage img, grey;
+    scene(&img, 130, 66);
+    ck_assert_int_eq(scmc_image_alloc(&grey, 130, 66), SCMC_OK);
+    scmc_image_fill(&grey, 128, 128, 128);
+    uint8_t *buf;
+    size_t size;
+    encode_signal(&img, 6, SCMC_LAYERS_SIGNAL, &buf, &size);
+    ScmcContainer c;
+    ck_assert_int_eq(scmc_container_parse(buf, size, &c), SCMC_OK);
+    ck_assert_int_eq(c.num_layers, 1);
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    const struct { const ScmcNnOps *ops; int threads; } runs[] = {
+        { scmc_nn_default_ops(), 1 }, { scmc_nn_default_ops(), 2 }, { &scmc_nn_ref_ops, 1 },
+    };
+    ScmcSignalDecoder d[3];
+    ScmcImage out[3];
+    for (int k = 0; k < 3; k++) {
+        runs[k].ops->set_threads(runs[k].threads);
+        ck_assert_int_eq(scmc_signal_decoder_init(&d[k], m, runs[k].ops, 130, 66), SCMC_OK);
+        for (int s = 0; s < c.layers[0].num_sublayers; s++)
+            ck_assert_int_eq(scmc_signal_decode_sublayer(&d[k], s, buf + c.layers[0].sub[s].offset, c.layers[0].sub[s].length), SCMC_OK);
+        ck_assert_int_eq(scmc_signal_render(&d[k], &grey, &out[k]), SCMC_OK);
+    }
+    const size_t yn = (size_t)m->M * d[0].yh * d[0].yw, zn = (size_t)m->N * d[0].zh * d[0].zw;
+    int max_diff = 0;
+    for (int k = 1; k < 3; k++) {
+        ck_assert_mem_eq(d[k].z, d[0].z, sizeof(int32_t) * zn);
+        ck_assert_mem_eq(d[k].y, d[0].y, sizeof(int32_t) * yn);
+        ck_assert_mem_eq(d[k].mean_q, d[0].mean_q, sizeof(int32_t) * yn);
+        ck_assert_mem_eq(d[k].scale_idx, d[0].scale_idx, yn);
+        for (size_t i = 0; i < (size_t)130 * 66 * 3; i++) {
+            const int diff = abs((int)out[k].rgb[i] - (int)out[0].rgb[i]);
+            max_diff = diff > max_diff ? diff : max_diff;
+        }
+    }
+    ck_assert_msg(max_diff <= 1, "backends differ by %d in 8-bit value", max_diff);
+    for (int k = 0; k < 3; k++) {
+        scmc_signal_decoder_free(&d[k]);
+        scmc_image_free(&out[k]);
+    }
+    scmc_nn_default_ops()->set_threads(1);
+    free(buf);
+    scmc_image_free(&img);
+    scmc_image_free(&grey);
+}
+END_TEST
+
+/* Sub-layer 0 never makes the picture worse than its base, and the stream refuses a decoder
+ * whose signal model differs. */
+START_TEST(progressive_and_model_id)
+{
+    ScmcImage img;
+    scene(&img, 64, 64);
+    uint8_t *buf;
+    size_t size;
+    encode_signal(&img, 4, SCMC_LAYERS_SEMANTIC | SCMC_LAYERS_SIGNAL, &buf, &size);
+    const double p1 = decode_psnr(&img, buf, size, 1), p2 = decode_psnr(&img, buf, size, 2);
+    ck_assert_msg(p2 >= p1, "z sub-layer %.3f dB below semantic %.3f dB", p2, p1);
+    ScmcContainer c;
+    ck_assert_int_eq(scmc_container_parse(buf, size, &c), SCMC_OK);
+    ck_assert_int_eq(c.layers[1].type, SCMC_LAYER_SIGNAL);
+    ck_assert_int_eq(c.layers[1].num_sublayers, 1 + scmc_signal_default_model()->groups);
+    const uint8_t *p[SCMC_MAX_SUBLAYERS + 1];
+    size_t len[SCMC_MAX_SUBLAYERS + 1];
+    int n = 0;
+    for (int l = 0; l < c.num_layers; l++)
+        for (int s = 0; s < c.layers[l].num_sublayers; s++, n++) {
+            p[n] = buf + c.layers[l].sub[s].offset;
+            len[n] = c.layers[l].sub[s].length;
+        }
+    c.layers[1].model_id ^= 0x100;
+    uint8_t *forged;
+    size_t fsize;
+    ck_assert_int_eq(scmc_container_write(&c, p, len, &forged, &fsize), SCMC_OK);
+    ScmcDecoderSettings ds;
+    scmc_decoder_default_settings(&ds);
+    ScmcDecoder *d;
+    ck_assert_int_eq(scmc_decoder_open(&d, &ds), SCMC_OK);
+    ScmcDecodeResult res;
+    ck_assert_int_eq(scmc_decode(d, forged, fsize, 0, NULL, NULL, &res), SCMC_ERR_MODEL);
+    scmc_decoder_close(&d);
+    free(forged);
+    free(buf);
+    scmc_image_free(&img);
+}
+END_TEST
+
+static Suite *signal_suite(void)
+{
+    Suite *s = suite_create("signal");
+    TCase *tc = tcase_create("signal");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, weights_file);
+    tcase_add_test(tc, hyper_synthesis_fixed_point);
+    tcase_add_test(tc, every_quality);
+    tcase_add_test(tc, bit_exact_parse);
+    tcase_add_test(tc, progressive_and_model_id);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(signal_suite)
