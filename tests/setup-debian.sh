@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs what SCMC needs to build and test on Debian 12 (run as root, or with sudo present).
 set -euo pipefail
-pkgs=(build-essential meson ninja-build pkg-config libpng-dev libwebp-dev check python3)
+pkgs=(build-essential meson ninja-build pkg-config libpng-dev libwebp-dev check python3 libtorch-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
