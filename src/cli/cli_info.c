@@ -114,48 +114,51 @@ int cli_info(int argc, char **argv)
     return 0;
 }
 
+/* scmc compare A B [B2 ...]: each B against A, one line (or JSON object) per B. */
 int cli_compare(int argc, char **argv)
 {
     int json;
     if (json_flag(argc, argv, "compare", &json))
         return EXIT_USAGE;
-    if (optind != argc - 2) {
-        cli_error("compare needs two images");
+    if (argc - optind < 2) {
+        cli_error("compare needs a reference image and at least one image to compare");
         return cli_usage_error("compare");
     }
-    ScmcImage a, b;
+    ScmcImage a;
     char err[512];
     if (scmc_image_read(argv[optind], &a, NULL, err, sizeof(err))) {
         cli_error("%s", err);
         return EXIT_INPUT;
     }
-    if (scmc_image_read(argv[optind + 1], &b, NULL, err, sizeof(err))) {
-        cli_error("%s", err);
-        scmc_image_free(&a);
-        return EXIT_INPUT;
-    }
     int status = 0;
-    if (a.width != b.width || a.height != b.height) {
-        cli_error("images differ in size (%dx%d and %dx%d)", a.width, a.height, b.width, b.height);
-        status = EXIT_INPUT;
-    } else {
-        const double psnr = scmc_psnr(&a, &b), ms = scmc_msssim(&a, &b);
-        if (json) {
-            printf("{\"psnr\": ");
-            if (isinf(psnr))
-                printf("null");
-            else
-                printf("%.4f", psnr);
-            printf(", \"msssim\": %.6f, \"mse\": %.6f}\n", ms, scmc_mse(&a, &b));
-        } else {
-            if (isinf(psnr))
-                printf("PSNR inf dB  MS-SSIM %.6f\n", ms);
-            else
-                printf("PSNR %.4f dB  MS-SSIM %.6f\n", psnr, ms);
+    for (int i = optind + 1; i < argc && !status; i++) {
+        ScmcImage b;
+        if (scmc_image_read(argv[i], &b, NULL, err, sizeof(err))) {
+            cli_error("%s", err);
+            status = EXIT_INPUT;
+            break;
         }
+        if (a.width != b.width || a.height != b.height) {
+            cli_error("images differ in size (%dx%d and %dx%d)", a.width, a.height, b.width, b.height);
+            status = EXIT_INPUT;
+        } else {
+            const double psnr = scmc_psnr(&a, &b), ms = scmc_msssim(&a, &b);
+            if (json) {
+                printf("{\"psnr\": ");
+                if (isinf(psnr))
+                    printf("null");
+                else
+                    printf("%.4f", psnr);
+                printf(", \"msssim\": %.6f, \"mse\": %.6f}\n", ms, scmc_mse(&a, &b));
+            } else if (isinf(psnr)) {
+                printf("PSNR inf dB  MS-SSIM %.6f\n", ms);
+            } else {
+                printf("PSNR %.4f dB  MS-SSIM %.6f\n", psnr, ms);
+            }
+        }
+        scmc_image_free(&b);
     }
     scmc_image_free(&a);
-    scmc_image_free(&b);
     return status;
 }
 

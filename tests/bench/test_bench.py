@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""Tests of the benchmark harness: BD-rate against known answers, and a tiny end-to-end run on two
+synthetic images (scmc and JPEG) that must produce every output.
+
+  /usr/bin/python3 tests/bench/test_bench.py PATH/TO/scmc
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCHES = os.path.join(HERE, "..", "..", "benches")
+sys.path.insert(0, BENCHES)
+from bdrate import bd_rate  # noqa: E402
+
+SCMC = None
+CURVE = [(0.1, 26.0), (0.25, 28.9), (0.5, 31.7), (1.0, 34.8), (2.0, 38.1)]
+
+
+class BdRate(unittest.TestCase):
+    def test_self_is_zero(self):
+        self.assertAlmostEqual(bd_rate(CURVE, CURVE), 0.0, places=9)
+
+    def test_scaled_rates(self):
+        for f in (0.9, 0.5, 1.25):
+            test = [(r * f, q) for r, q in CURVE]
+            self.assertAlmostEqual(bd_rate(CURVE, test), (f - 1) * 100, places=6)
+
+    def test_quality_shift_is_a_rate_saving(self):
+        better = [(r, q + 1.0) for r, q in CURVE]
+        self.assertLess(bd_rate(CURVE, better), -5)
+
+    def test_no_overlap_or_too_few_points(self):
+        self.assertIsNone(bd_rate(CURVE, [(r, q + 50) for r, q in CURVE]))
+        self.assertIsNone(bd_rate(CURVE, CURVE[:3]))
+
+
+class EndToEnd(unittest.TestCase):
+    def test_tiny_run(self):
+        from PIL import Image
+        with tempfile.TemporaryDirectory() as tmp:
+            imgs = os.path.join(tmp, "imgs")
+            os.mkdir(imgs)
+            for k, (w, h) in enumerate([(96, 64), (70, 90)]):
+                im = Image.new("RGB", (w, h))
+                im.putdata([(int(128 + 100 * math.sin(x / (5 + k))), int(255 * y / h), 90 if (x - w // 2) ** 2 + (y - h // 2) ** 2 < 300 else 200)
+                            for y in range(h) for x in range(w)])
+                im.save(os.path.join(imgs, f"s{k}.png"))
+            out = os.path.join(tmp, "out")
+            cmd = [sys.executable, os.path.join(BENCHES, "scmc_bench.py"), "--images", imgs, "--out", out, "--scmc", SCMC,
+                   "--codecs", "scmc,jpeg", "--anchor", "jpeg", "--jobs", "2"]
+            subprocess.run(cmd, check=True, capture_output=True)
+            for f in ("rows.csv", "summary.json", "rd_psnr.png", "rd_msssim.png", "report.html", "cache.json"):
+                self.assertTrue(os.path.getsize(os.path.join(out, f)) > 0, f)
+            s = json.load(open(os.path.join(out, "summary.json")))
+            self.assertEqual(len(s["curves"]["jpeg"]), 8)
+            self.assertEqual(len(s["curves"]["scmc"]), 8)
+            self.assertAlmostEqual(s["bd_rate_percent"]["jpeg"]["psnr"], 0.0, places=6)
+            for p in s["curves"]["scmc"] + s["curves"]["jpeg"]:
+                self.assertEqual(p["images"], 2)
+                self.assertTrue(0 < p["bpp"] < 30 and 5 < p["psnr"] < 100 and 0 < p["msssim"] <= 1)
+            steps = s["curves"]["scmc-steps-q8"]
+            self.assertGreaterEqual(len(steps), 2)  # semantic, then the signal sub-layers
+            # a rerun is served from the cache
+            r = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            self.assertIn("cached", r.stderr)
+
+
+if __name__ == "__main__":
+    SCMC = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
