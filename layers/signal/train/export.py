@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Exports a training checkpoint to the weight file that layers/signal reads (format: docs/weights.md).
 
-  /usr/bin/python3 layers/signal/train/export.py CKPT OUT.scmw
+  /usr/bin/python3 layers/signal/train/export.py CKPT OUT.scmw [SMALL_CKPT]
+
+With SMALL_CKPT, also writes a resumable checkpoint without the optimizer state (a third of the
+size: the one committed to the repository; train.py resumes from it with fresh Adam moments).
 
 Float tensors: the analysis/synthesis transforms (effective GDN parameters), h_a, the gains.
 Integer tensors (everything the entropy model depends on, DESIGN.md sync rules):
@@ -158,7 +161,7 @@ def write(path, items):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
     state = torch.load(sys.argv[1])
     model = SignalCodec(**state["config"])
@@ -166,6 +169,11 @@ def main():
     model.eval()
     crc, size = write(sys.argv[2], tensors(model))
     print(f"{sys.argv[2]}: {size} bytes, model id {crc:08x}, step {state['step']}")
+    if len(sys.argv) == 4:
+        small = {k: state[k] for k in ("config", "model", "step", "log")}
+        torch.save(small, sys.argv[3] + ".tmp")
+        os.replace(sys.argv[3] + ".tmp", sys.argv[3])
+        print(f"{sys.argv[3]}: {os.path.getsize(sys.argv[3])} bytes (no optimizer state)")
 
 
 if __name__ == "__main__":
