@@ -28,7 +28,7 @@ static int run_deconv(const ScmcNnOps *ops, const ScmcConvLayer *l, ScmcTensor *
 }
 
 /* z symbol: index within the channel's table, else the escape and a zigzag Exp-Golomb value. */
-static void put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v)
+void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v)
 {
     const int32_t d = v - m->z_offset[c];
     if (d >= 0 && d < m->z_len[c] - 1) {
@@ -58,7 +58,7 @@ static int get_z(ScmcRangeDecoder *dec, const ScmcSignalModel *m, int c, int32_t
 
 /* y symbol (already centred on its mean) with the Gaussian table of its scale: -T..T directly,
  * else the escape, Exp-Golomb(|v| - T - 1) and a sign bit. */
-static void put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, int32_t v)
+void scmc_signal_put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, int32_t v)
 {
     const int n = m->gauss_len[idx], t = (n - 2) / 2;
     if (v >= -t && v <= t) {
@@ -184,7 +184,7 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
         scmc_renc_bypass(&e, (uint32_t)show_mean, 1);
         for (int c = 0; c < m->N; c++)
             for (int i = 0; i < zh * zw; i++)
-                put_z(&e, m, c, z[(size_t)c * zh * zw + i]);
+                scmc_signal_put_z(&e, m, c, z[(size_t)c * zh * zw + i]);
         r = finish_payload(&e, out);
         const int per = M / m->groups;
         const float scale = (float)(1 << m->act_bits);
@@ -195,7 +195,7 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
                     const size_t k = (size_t)c * yh * yw + i;
                     const float v = floorf(y.data[k] - (float)mean_q[k] / scale + 0.5f);
                     const int32_t s = v > SCMC_SIGNAL_Y_LIMIT ? SCMC_SIGNAL_Y_LIMIT : v < -SCMC_SIGNAL_Y_LIMIT ? -SCMC_SIGNAL_Y_LIMIT : (int32_t)v;
-                    put_y(&e, m, idx[k], s);
+                    scmc_signal_put_y(&e, m, idx[k], s);
                 }
             r = finish_payload(&e, out);
         }

@@ -6,9 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "entropy/range_coder.h"
 #include "image/image.h"
 #include "lib/layer.h"
 #include "signal_model.h"
+
+/* One z symbol of channel c / one centred y symbol with scale index idx (escapes included). */
+void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v);
+void scmc_signal_put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, int32_t v);
 
 /* Codes img - base at quality 1..8 into 1 + groups sub-layers. */
 int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
