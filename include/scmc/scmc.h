@@ -58,6 +58,18 @@ typedef enum ScmcLayerType {
 #define SCMC_LAYERS_STRUCTURE (1u << SCMC_LAYER_STRUCTURE)
 #define SCMC_LAYERS_SIGNAL (1u << SCMC_LAYER_SIGNAL)
 
+/* Neural-network backends for the learned layers. Streams, parsed symbols and entropy models are
+ * identical across backends; decoded pixels may differ by float rounding (at most 1 in 8 bits). */
+typedef enum ScmcBackend {
+    SCMC_BACKEND_AUTO = 0,   /* the fastest this build has: blas, else torch, else c */
+    SCMC_BACKEND_C = 1,      /* plain C reference loops, always present */
+    SCMC_BACKEND_BLAS = 2,   /* im2col + OpenBLAS SGEMM */
+    SCMC_BACKEND_TORCH = 3,  /* ATen (libtorch) */
+} ScmcBackend;
+
+/* Non-zero when this build has the backend. */
+SCMC_API int scmc_backend_available(int backend);
+
 /* Longest user caption in bytes (UTF-8). */
 #define SCMC_MAX_CAPTION 1000
 
@@ -69,11 +81,13 @@ typedef struct ScmcEncoderSettings {
     int semantic_cols;   /* colour-layout grid of the semantic text: 2..16 columns, default 8 */
     int semantic_rows;   /* 2..12 rows, default 6 */
     int threads;         /* 1..256 worker threads for the neural layers, default 1 */
+    int backend;         /* ScmcBackend, default SCMC_BACKEND_AUTO */
     uint8_t reserved[64];
 } ScmcEncoderSettings;
 
 typedef struct ScmcDecoderSettings {
     int threads;         /* 1..256, default 1 */
+    int backend;         /* ScmcBackend, default SCMC_BACKEND_AUTO */
     uint8_t reserved[64];
 } ScmcDecoderSettings;
 

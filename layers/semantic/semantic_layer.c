@@ -10,18 +10,20 @@ typedef struct SemanticState {
     char *text;
 } SemanticState;
 
-static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, ScmcPayloads *out)
+static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, const ScmcRunConfig *run,
+                  ScmcPayloads *out)
 {
-    (void)base; /* the first layer: it describes the image itself */
+    (void)base;
+    (void)run; /* the first layer: it describes the image itself */
     const int r = scmc_semantic_encode(img, s->semantic_cols, s->semantic_rows, s->caption, &out->data[0], &out->size[0]);
     if (!r)
         out->count = 1;
     return r;
 }
 
-static int dec_open(void **state, int width, int height, int threads)
+static int dec_open(void **state, int width, int height, const ScmcRunConfig *run)
 {
-    (void)threads;
+    (void)run;
     SemanticState *st = malloc(sizeof(*st));
     if (!st)
         return SCMC_ERR_NOMEM;

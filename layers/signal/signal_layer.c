@@ -10,17 +10,17 @@ static uint32_t model_id(void)
     return m ? m->id : 0;
 }
 
-static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, ScmcPayloads *out)
+static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, const ScmcRunConfig *run,
+                  ScmcPayloads *out)
 {
     const ScmcSignalModel *m = scmc_signal_default_model();
     if (!m)
         return SCMC_ERR_MODEL;
-    const ScmcNnOps *ops = scmc_nn_default_ops();
-    ops->set_threads(s->threads);
-    return scmc_signal_encode(m, ops, img, base, s->quality, out);
+    run->ops->set_threads(run->threads);
+    return scmc_signal_encode(m, run->ops, img, base, s->quality, out);
 }
 
-static int dec_open(void **state, int width, int height, int threads)
+static int dec_open(void **state, int width, int height, const ScmcRunConfig *run)
 {
     const ScmcSignalModel *m = scmc_signal_default_model();
     if (!m)
@@ -28,9 +28,8 @@ static int dec_open(void **state, int width, int height, int threads)
     ScmcSignalDecoder *d = malloc(sizeof(*d));
     if (!d)
         return SCMC_ERR_NOMEM;
-    const ScmcNnOps *ops = scmc_nn_default_ops();
-    ops->set_threads(threads);
-    const int r = scmc_signal_decoder_init(d, m, ops, width, height);
+    run->ops->set_threads(run->threads);
+    const int r = scmc_signal_decoder_init(d, m, run->ops, width, height);
     if (r) {
         free(d);
         return r;

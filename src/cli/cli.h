@@ -17,6 +17,8 @@ void cli_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Integer option in [lo, hi]; prints the standard message and returns -1 when invalid. */
 int cli_parse_int(const char *opt, const char *arg, long lo, long hi, long *out);
 int cli_parse_double(const char *opt, const char *arg, double lo, double hi, double *out);
+/* --backend value to ScmcBackend (checked against this build); -1 after printing the error. */
+int cli_parse_backend(const char *arg);
 /* Layer name to type, or -1. */
 int cli_layer_type(const char *name);
 /* Writes s as a JSON string literal. */

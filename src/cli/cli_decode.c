@@ -48,6 +48,7 @@ int cli_decode(int argc, char **argv)
         { "output", required_argument, 0, 'o' }, { "up-to", required_argument, 0, 'U' },
         { "steps", required_argument, 0, 'S' }, { "progressive", required_argument, 0, 'P' },
         { "strict", no_argument, 0, 'X' }, { "threads", required_argument, 0, 'T' },
+        { "backend", required_argument, 0, 'K' },
         { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 },
     };
     ScmcDecoderSettings s;
@@ -71,6 +72,7 @@ int cli_decode(int argc, char **argv)
         case 'P': prog.prefix = optarg; break;
         case 'X': strict = 1; break;
         case 'T': if (cli_parse_int("--threads", optarg, 1, 256, &v)) return EXIT_USAGE; s.threads = (int)v; break;
+        case 'K': if ((s.backend = cli_parse_backend(optarg)) < 0) return EXIT_USAGE; break;
         case 'q': prog.quiet = 1; break;
         case 'v': verbose = 1; break;
         default: return cli_usage_error("decode");

@@ -21,6 +21,8 @@ static const char usage_text[] =
     "                              default none)\n"
     "      --semantic-detail CxR   colour grid of the semantic text, 2x2..16x12 (default 8x6)\n"
     "      --threads N             worker threads, 1..256 (default 1)\n"
+    "      --backend B             neural backend: auto, c, blas or torch (default auto: the\n"
+    "                              fastest in this build; streams are the same with any)\n"
     "      -q, --quiet             print nothing but errors\n"
     "      -v, --verbose           also print the semantic text\n"
     "  decode IN.scmc -o OUT.(png|webp|ppm)            decode (a possibly truncated) stream\n"
@@ -29,6 +31,7 @@ static const char usage_text[] =
     "      --progressive PREFIX    also write PREFIX-1.png, PREFIX-2.png, ... one per sub-layer\n"
     "      --strict                exit 2 when the stream is truncated or damaged (default: warn)\n"
     "      --threads N             worker threads, 1..256 (default 1)\n"
+    "      --backend B             auto, c, blas or torch (default auto)\n"
     "      -q, --quiet / -v, --verbose\n"
     "  truncate IN.scmc -o OUT.scmc (--bytes N | --bpp X | --up-to LAYER | --steps K)\n"
     "                              keep the longest prefix of whole sub-layers that fits\n"
@@ -90,6 +93,21 @@ int cli_parse_double(const char *opt, const char *arg, double lo, double hi, dou
     }
     *out = v;
     return 0;
+}
+
+int cli_parse_backend(const char *arg)
+{
+    static const char *const names[] = { "auto", "c", "blas", "torch" };
+    for (int b = 0; b < 4; b++)
+        if (!strcmp(arg, names[b])) {
+            if (!scmc_backend_available(b)) {
+                cli_error("--backend %s is not available in this build of scmc", arg);
+                return -1;
+            }
+            return b;
+        }
+    cli_error("Invalid argument \"%s\" for option --backend; should be auto, c, blas or torch", arg);
+    return -1;
 }
 
 int cli_layer_type(const char *name)

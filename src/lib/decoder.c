@@ -7,6 +7,7 @@
 
 struct ScmcDecoder {
     ScmcDecoderSettings s;
+    ScmcRunConfig run;
 };
 
 void scmc_decoder_default_settings(ScmcDecoderSettings *s)
@@ -23,10 +24,14 @@ int scmc_decoder_open(ScmcDecoder **out, const ScmcDecoderSettings *s)
     for (size_t i = 0; i < sizeof(s->reserved); i++)
         if (s->reserved[i])
             return SCMC_ERR_INVALID_ARG;
+    if (!scmc_nn_ops_for(s->backend))
+        return SCMC_ERR_UNSUPPORTED;
     ScmcDecoder *d = calloc(1, sizeof(*d));
     if (!d)
         return SCMC_ERR_NOMEM;
     d->s = *s;
+    d->run.ops = scmc_nn_ops_for(s->backend);
+    d->run.threads = s->threads;
     *out = d;
     return SCMC_OK;
 }
@@ -87,7 +92,7 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
             if (chk != SCMC_SUBLAYER_OK) {
                 stop = chk == SCMC_SUBLAYER_MISSING ? SCMC_STOP_TRUNCATED : SCMC_STOP_CRC;
                 stop_err = chk == SCMC_SUBLAYER_MISSING ? SCMC_ERR_TRUNCATED : SCMC_ERR_CORRUPT;
-            } else if (!st && (r = ops->dec_open(&st, c->width, c->height, dec->s.threads)) != SCMC_OK) {
+            } else if (!st && (r = ops->dec_open(&st, c->width, c->height, &dec->run)) != SCMC_OK) {
                 stop = SCMC_STOP_INVALID;
                 stop_err = r;
             } else if ((r = ops->dec_sublayer(st, s, data + e->sub[s].offset, e->sub[s].length)) != SCMC_OK) {

@@ -9,6 +9,7 @@
 
 struct ScmcEncoder {
     ScmcEncoderSettings s;
+    ScmcRunConfig run;
 };
 
 void scmc_encoder_default_settings(ScmcEncoderSettings *s)
@@ -28,7 +29,7 @@ int scmc_encoder_open(ScmcEncoder **out, const ScmcEncoderSettings *s)
     if (!s || s->quality < 1 || s->quality > 8 || s->threads < 1 || s->threads > 256 ||
         s->semantic_cols < 2 || s->semantic_cols > 16 || s->semantic_rows < 2 || s->semantic_rows > 12)
         return SCMC_ERR_INVALID_ARG;
-    if (s->layers == 0 || (s->layers & ~scmc_available_layers()))
+    if (s->layers == 0 || (s->layers & ~scmc_available_layers()) || !scmc_nn_ops_for(s->backend))
         return SCMC_ERR_UNSUPPORTED;
     if (s->caption && (strlen(s->caption) > SCMC_MAX_CAPTION || !scmc_utf8_valid(s->caption, strlen(s->caption))))
         return SCMC_ERR_INVALID_ARG;
@@ -39,6 +40,8 @@ int scmc_encoder_open(ScmcEncoder **out, const ScmcEncoderSettings *s)
     if (!e)
         return SCMC_ERR_NOMEM;
     e->s = *s;
+    e->run.ops = scmc_nn_ops_for(s->backend);
+    e->run.threads = s->threads;
     *out = e;
     return SCMC_OK;
 }
@@ -52,10 +55,10 @@ void scmc_encoder_close(ScmcEncoder **enc)
 }
 
 /* Runs the layer's decoder over its fresh payloads: *base becomes the decoder's reconstruction. */
-static int closed_loop(const ScmcLayerOps *ops, const ScmcPayloads *p, int threads, ScmcImage *base)
+static int closed_loop(const ScmcLayerOps *ops, const ScmcPayloads *p, const ScmcRunConfig *run, ScmcImage *base)
 {
     void *st;
-    int r = ops->dec_open(&st, base->width, base->height, threads);
+    int r = ops->dec_open(&st, base->width, base->height, run);
     if (r)
         return r;
     for (int i = 0; i < p->count && !r; i++)
@@ -106,10 +109,10 @@ int scmc_encode(ScmcEncoder *enc, const uint8_t *rgb, int width, int height, siz
             continue;
         const ScmcLayerOps *ops = scmc_layer_ops(type);
         ScmcPayloads *p = &all[c->num_layers];
-        r = ops->encode(&img, &base, &enc->s, p);
+        r = ops->encode(&img, &base, &enc->s, &enc->run, p);
         if (r)
             break;
-        r = closed_loop(ops, p, enc->s.threads, &base);
+        r = closed_loop(ops, p, &enc->run, &base);
         ScmcLayerEntry *e = &c->layers[c->num_layers++];
         e->type = (uint32_t)type;
         e->model_id = ops->model_id();

@@ -8,6 +8,7 @@
 #include "scmc/scmc.h"
 #include "container/container.h"
 #include "image/image.h"
+#include "nn/nn_ops.h"
 
 typedef struct ScmcPayloads {
     int count;
@@ -17,19 +18,25 @@ typedef struct ScmcPayloads {
 
 void scmc_payloads_free(ScmcPayloads *p);
 
+/* How the neural layers run: backend ops and thread count (from the settings). */
+typedef struct ScmcRunConfig {
+    const ScmcNnOps *ops;
+    int threads;
+} ScmcRunConfig;
+
 typedef struct ScmcLayerOps {
     ScmcLayerType type;
     /* Identifier of the model the layer codes with (written in the layer table). */
     uint32_t (*model_id)(void);
     /* Codes img as refinements of base (the decoder's reconstruction so far) into sub-layers. */
     int (*encode)(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s,
-                  ScmcPayloads *out);
+                  const ScmcRunConfig *run, ScmcPayloads *out);
     /* Decoder side: a state per stream; one dec_sublayer call per sub-layer, in order, parses it
      * into the state (which it leaves unchanged when it fails); render paints the reconstruction
      * after the sub-layers parsed so far on top of base, the reconstruction before this layer
      * (out is allocated by the layer). Parsing and painting are apart so that a decoder that
      * wants only the last refinement paints once. */
-    int (*dec_open)(void **state, int width, int height, int threads);
+    int (*dec_open)(void **state, int width, int height, const ScmcRunConfig *run);
     int (*dec_sublayer)(void *state, int index, const uint8_t *data, size_t size);
     int (*render)(void *state, const ScmcImage *base, ScmcImage *out);
     void (*dec_close)(void *state);

@@ -21,11 +21,16 @@ typedef struct ScmcNnOps {
 
 /* The C reference backend: plain loops, the yardstick every other backend is tested against. */
 extern const ScmcNnOps scmc_nn_ref_ops;
+#ifdef SCMC_HAVE_BLAS
+extern const ScmcNnOps scmc_nn_blas_ops;
+#endif
 #ifdef SCMC_HAVE_TORCH
 extern const ScmcNnOps scmc_nn_torch_ops;
 #endif
-/* The fastest backend of this build. */
+/* The fastest backend of this build (blas, else torch, else c: measured, docs/benchmarks.md). */
 const ScmcNnOps *scmc_nn_default_ops(void);
+/* The ops of an ScmcBackend value, or NULL when this build lacks it. */
+const ScmcNnOps *scmc_nn_ops_for(int backend);
 
 /* In place, shared by all backends. */
 void scmc_nn_relu(ScmcTensor *x);

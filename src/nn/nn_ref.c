@@ -140,11 +140,38 @@ const ScmcNnOps scmc_nn_ref_ops = {
     .set_threads = ref_set_threads,
 };
 
+const ScmcNnOps *scmc_nn_ops_for(int backend)
+{
+    switch (backend) {
+    case SCMC_BACKEND_AUTO:
+#ifdef SCMC_HAVE_BLAS
+        return &scmc_nn_blas_ops;
+#elif defined(SCMC_HAVE_TORCH)
+        return &scmc_nn_torch_ops;
+#else
+        return &scmc_nn_ref_ops;
+#endif
+    case SCMC_BACKEND_C:
+        return &scmc_nn_ref_ops;
+#ifdef SCMC_HAVE_BLAS
+    case SCMC_BACKEND_BLAS:
+        return &scmc_nn_blas_ops;
+#endif
+#ifdef SCMC_HAVE_TORCH
+    case SCMC_BACKEND_TORCH:
+        return &scmc_nn_torch_ops;
+#endif
+    default:
+        return NULL;
+    }
+}
+
 const ScmcNnOps *scmc_nn_default_ops(void)
 {
-#ifdef SCMC_HAVE_TORCH
-    return &scmc_nn_torch_ops;
-#else
-    return &scmc_nn_ref_ops;
-#endif
+    return scmc_nn_ops_for(SCMC_BACKEND_AUTO);
+}
+
+int scmc_backend_available(int backend)
+{
+    return scmc_nn_ops_for(backend) != NULL;
 }

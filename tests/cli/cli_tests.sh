@@ -132,6 +132,12 @@ expect 1 "bad quality" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --quality 9
 err_line 'Invalid argument "9" for option --quality; should be an integer 1..8'
 expect 1 "bad threads" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --threads x
 err_line 'for option --threads; should be an integer'
+expect 1 "bad backend" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --backend gpu
+err_line 'option --backend; should be auto, c, blas or torch'
+expect 0 "backend c" -- "$SCMC" decode "$T/a.scmc" -o "$T/c.png" --backend c -q
+expect 0 "backend auto" -- "$SCMC" decode "$T/a.scmc" -o "$T/auto.png" -q
+expect 0 "backends agree" -- "$SCMC" compare "$T/c.png" "$T/auto.png" --json
+if python3 -c "import json; d = json.load(open('$T/out')); assert d['psnr'] is None or d['psnr'] > 45"; then ok; else bad "backends differ too much: $(cat "$T/out")"; fi
 expect 1 "bad layers" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --layers semantic,colour
 err_line 'option --layers'
 expect 1 "bad detail" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --semantic-detail 40x2

@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     scmc_image_fill(&base, 128, 128, 128);
     void *st;
-    if (ops->dec_open(&st, w, h, 1) == SCMC_OK) {
+    const ScmcRunConfig run = { scmc_nn_default_ops(), 1 };
+    if (ops->dec_open(&st, w, h, &run) == SCMC_OK) {
         for (int i = 0; i < 4; i++) { /* the same bytes as successive sub-layers */
             if (ops->dec_sublayer(st, i, data + 3, size - 3) != SCMC_OK)
                 break;

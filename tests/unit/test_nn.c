@@ -121,6 +121,16 @@ START_TEST(default_backend)
 }
 END_TEST
 
+#ifdef SCMC_HAVE_BLAS
+START_TEST(blas_backend)
+{
+    scmc_nn_blas_ops.set_threads(2);
+    check_backend(&scmc_nn_blas_ops);
+    scmc_nn_blas_ops.set_threads(1);
+}
+END_TEST
+#endif
+
 static Suite *nn_suite(void)
 {
     Suite *s = suite_create("nn");
@@ -128,6 +138,9 @@ static Suite *nn_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, reference_backend);
     tcase_add_test(tc, default_backend);
+#ifdef SCMC_HAVE_BLAS
+    tcase_add_test(tc, blas_backend);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
