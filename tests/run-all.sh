@@ -1,6 +1,7 @@
 #!/bin/bash
-# Sets up, builds with --werror and runs every test suite, then the unit and fuzz suites again
-# under AddressSanitizer + UndefinedBehaviorSanitizer. Ends with "N passed, N failed".
+# Sets up, builds with --werror and runs every test suite; runs the unit and CLI suites on a build
+# without libtorch; then the unit and fuzz suites again under AddressSanitizer +
+# UndefinedBehaviorSanitizer. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup-debian.sh || exit 1
@@ -26,6 +27,11 @@ echo "== release build (--werror)"
 if [ ! -d build-ci ]; then meson setup build-ci --werror -Dbuildtype=release >/dev/null || exit 1; fi
 ninja -C build-ci >/dev/null || { ninja -C build-ci; exit 1; }
 run_suite build-ci
+
+echo "== build without libtorch (-Dtorch=disabled: C reference and OpenBLAS backends)"
+if [ ! -d build-notorch ]; then meson setup build-notorch --werror -Dbuildtype=release -Dtorch=disabled >/dev/null || exit 1; fi
+ninja -C build-notorch >/dev/null || { ninja -C build-notorch; exit 1; }
+run_suite build-notorch --suite unit --suite cli
 
 echo "== sanitizer build (address, undefined)"
 if [ ! -d build-asan ]; then
