@@ -221,6 +221,12 @@ class Bench:
         self.progress(f"{os.path.basename(img)} scmc q{q}")
         return rows
 
+    def save_cache(self):
+        with self.lock:
+            with open(self.cache_path + ".tmp", "w") as fh:
+                json.dump(self.cache, fh)
+            os.replace(self.cache_path + ".tmp", self.cache_path)
+
     def run_all(self, images):
         tasks = []
         for img in images:
@@ -229,16 +235,20 @@ class Bench:
                     tasks.append((codec, s, img))
         self.total = len(tasks)
         rows = []
-        with concurrent.futures.ThreadPoolExecutor(max_workers=self.a.jobs) as ex:
-            futs = [ex.submit(self.task_scmc, s, img) if c == "scmc" else ex.submit(self.task_anchor, c, s, img)
-                    for c, s, img in tasks]
-            try:
-                for f in concurrent.futures.as_completed(futs):
-                    rows += f.result()
-            finally:
-                with open(self.cache_path + ".tmp", "w") as fh:
-                    json.dump(self.cache, fh)
-                os.replace(self.cache_path + ".tmp", self.cache_path)
+        ex = concurrent.futures.ThreadPoolExecutor(max_workers=self.a.jobs)
+        futs = [ex.submit(self.task_scmc, s, img) if c == "scmc" else ex.submit(self.task_anchor, c, s, img)
+                for c, s, img in tasks]
+        try:
+            for n, f in enumerate(concurrent.futures.as_completed(futs)):
+                rows += f.result()
+                if n % 20 == 19:  # an interrupted run keeps what it measured
+                    self.save_cache()
+        except KeyboardInterrupt:
+            ex.shutdown(wait=True, cancel_futures=True)
+            self.save_cache()
+            sys.exit("\nscmc_bench: interrupted; finished results are cached")
+        ex.shutdown(wait=True)
+        self.save_cache()
         if sys.stderr.isatty():
             sys.stderr.write("\n")
         shutil.rmtree(self.work, ignore_errors=True)
