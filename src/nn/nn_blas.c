@@ -26,6 +26,7 @@ static int blas_conv2d(const ScmcTensor *in, const float *weight, const float *b
     int r = scmc_tensor_alloc(out, cout, ho, wo);
     if (r)
         return r;
+    scmc_nn_fill_bias(out, bias);
     const int kk = in->c * k * k;
     const int band = rows_per_band((size_t)kk * wo, ho);
     float *cols = malloc(sizeof(float) * (size_t)kk * band * wo);
@@ -56,9 +57,6 @@ static int blas_conv2d(const ScmcTensor *in, const float *weight, const float *b
                 }
         /* out band (cout x n, row stride ho*wo) = weight (cout x kk) * cols (kk x n) */
         float *o = out->data + (size_t)y0 * wo;
-        for (int co = 0; co < cout; co++)
-            for (int i = 0; i < n; i++)
-                o[(size_t)co * ho * wo + i] = bias ? bias[co] : 0.0f;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, n, kk, 1.0f, weight, kk, cols, n, 1.0f, o, ho * wo);
     }
     free(cols);
@@ -72,9 +70,7 @@ static int blas_conv_transpose2d(const ScmcTensor *in, const float *weight, cons
     int r = scmc_tensor_alloc(out, cout, ho, wo);
     if (r)
         return r;
-    for (int co = 0; co < cout; co++)
-        for (int i = 0; i < ho * wo; i++)
-            out->data[(size_t)co * ho * wo + i] = bias ? bias[co] : 0.0f;
+    scmc_nn_fill_bias(out, bias);
     const int kk = cout * k * k;
     const int band = rows_per_band((size_t)kk * in->w, in->h);
     float *cols = malloc(sizeof(float) * (size_t)kk * band * in->w);

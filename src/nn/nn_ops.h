@@ -34,4 +34,6 @@ const ScmcNnOps *scmc_nn_ops_for(int backend);
 
 /* In place, shared by all backends. */
 void scmc_nn_relu(ScmcTensor *x);
+/* Sets every value of channel c to bias[c] (0 when bias is NULL): where convolutions start. */
+void scmc_nn_fill_bias(ScmcTensor *t, const float *bias);
 #endif

@@ -32,6 +32,14 @@ void scmc_nn_relu(ScmcTensor *x)
         x->data[i] = x->data[i] > 0 ? x->data[i] : 0;
 }
 
+void scmc_nn_fill_bias(ScmcTensor *t, const float *bias)
+{
+    const size_t plane = (size_t)t->h * t->w;
+    for (int c = 0; c < t->c; c++)
+        for (size_t i = 0; i < plane; i++)
+            t->data[(size_t)c * plane + i] = bias ? bias[c] : 0.0f;
+}
+
 static int ref_conv2d(const ScmcTensor *in, const float *weight, const float *bias, int cout, int k, int stride,
                       int pad, ScmcTensor *out)
 {
@@ -39,10 +47,9 @@ static int ref_conv2d(const ScmcTensor *in, const float *weight, const float *bi
     int r = scmc_tensor_alloc(out, cout, ho, wo);
     if (r)
         return r;
+    scmc_nn_fill_bias(out, bias);
     for (int co = 0; co < cout; co++) {
         float *o = out->data + (size_t)co * ho * wo;
-        for (int i = 0; i < ho * wo; i++)
-            o[i] = bias ? bias[co] : 0.0f;
         for (int ci = 0; ci < in->c; ci++) {
             const float *src = in->data + (size_t)ci * in->h * in->w;
             for (int ky = 0; ky < k; ky++)
@@ -76,10 +83,9 @@ static int ref_conv_transpose2d(const ScmcTensor *in, const float *weight, const
     int r = scmc_tensor_alloc(out, cout, ho, wo);
     if (r)
         return r;
+    scmc_nn_fill_bias(out, bias);
     for (int co = 0; co < cout; co++) {
         float *o = out->data + (size_t)co * ho * wo;
-        for (int i = 0; i < ho * wo; i++)
-            o[i] = bias ? bias[co] : 0.0f;
         for (int ci = 0; ci < in->c; ci++) {
             const float *src = in->data + (size_t)ci * in->h * in->w;
             for (int ky = 0; ky < k; ky++)
