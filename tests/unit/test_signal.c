@@ -1,6 +1,7 @@
 /* Signal layer: weight files, the fixed-point hyper-synthesis, round trips at every quality, and
  * bit-exact parsing across thread counts and backends (DESIGN.md sync rules). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "scmc/scmc.h"
@@ -173,63 +174,86 @@ START_TEST(every_quality)
 }
 END_TEST
 
-/* Parsing is identical for every thread count and backend; pixels differ by float rounding only. */
-START_TEST(bit_exact_parse)
+/* Decodes one signal-only stream of img with every backend of this build (the default one at 1 and
+ * 2 threads): parsed symbols, means and scale indices must be identical, pixels within 1. */
+static void check_backends_agree(const ScmcImage *img, int quality)
 {
-    ScmcImage img, grey;
-    scene(&img, 130, 66);
-    ck_assert_int_eq(scmc_image_alloc(&grey, 130, 66), SCMC_OK);
+    const int w = img->width, h = img->height;
+    ScmcImage grey;
+    ck_assert_int_eq(scmc_image_alloc(&grey, w, h), SCMC_OK);
     scmc_image_fill(&grey, 128, 128, 128);
     uint8_t *buf;
     size_t size;
-    encode_signal(&img, 6, SCMC_LAYERS_SIGNAL, &buf, &size);
+    encode_signal(img, quality, SCMC_LAYERS_SIGNAL, &buf, &size);
     ScmcContainer c;
     ck_assert_int_eq(scmc_container_parse(buf, size, &c), SCMC_OK);
     ck_assert_int_eq(c.num_layers, 1);
     const ScmcSignalModel *m = scmc_signal_default_model();
-    /* every backend of this build, the default one at 1 and 2 threads */
     const struct { const ScmcNnOps *ops; int threads; } runs[] = {
         { scmc_nn_default_ops(), 1 }, { scmc_nn_default_ops(), 2 }, { &scmc_nn_ref_ops, 1 },
         { scmc_nn_ops_for(SCMC_BACKEND_BLAS), 2 }, { scmc_nn_ops_for(SCMC_BACKEND_TORCH), 2 },
     };
     ScmcSignalDecoder d[5];
     ScmcImage out[5];
-    int nruns = 0;
+    int max_diff = 0;
     for (int k = 0; k < 5; k++) {
         if (!runs[k].ops)
             continue;
-        nruns = k + 1;
         runs[k].ops->set_threads(runs[k].threads);
-        ck_assert_int_eq(scmc_signal_decoder_init(&d[k], m, runs[k].ops, 130, 66), SCMC_OK);
+        ck_assert_int_eq(scmc_signal_decoder_init(&d[k], m, runs[k].ops, w, h), SCMC_OK);
         for (int s = 0; s < c.layers[0].num_sublayers; s++)
             ck_assert_int_eq(scmc_signal_decode_sublayer(&d[k], s, buf + c.layers[0].sub[s].offset, c.layers[0].sub[s].length), SCMC_OK);
         ck_assert_int_eq(scmc_signal_render(&d[k], &grey, &out[k]), SCMC_OK);
-    }
-    const size_t yn = (size_t)m->M * d[0].yh * d[0].yw, zn = (size_t)m->N * d[0].zh * d[0].zw;
-    int max_diff = 0;
-    for (int k = 1; k < nruns; k++) {
-        if (!runs[k].ops)
+        runs[k].ops->set_threads(1);
+        if (k == 0)
             continue;
+        const size_t yn = (size_t)m->M * d[0].yh * d[0].yw, zn = (size_t)m->N * d[0].zh * d[0].zw;
         ck_assert_mem_eq(d[k].z, d[0].z, sizeof(int32_t) * zn);
         ck_assert_mem_eq(d[k].y, d[0].y, sizeof(int32_t) * yn);
         ck_assert_mem_eq(d[k].mean_q, d[0].mean_q, sizeof(int32_t) * yn);
         ck_assert_mem_eq(d[k].scale_idx, d[0].scale_idx, yn);
-        for (size_t i = 0; i < (size_t)130 * 66 * 3; i++) {
+        for (size_t i = 0; i < (size_t)w * h * 3; i++) {
             const int diff = abs((int)out[k].rgb[i] - (int)out[0].rgb[i]);
             max_diff = diff > max_diff ? diff : max_diff;
         }
-    }
-    ck_assert_msg(max_diff <= 1, "backends differ by %d in 8-bit value", max_diff);
-    for (int k = 0; k < nruns; k++) {
-        if (!runs[k].ops)
-            continue;
         scmc_signal_decoder_free(&d[k]);
         scmc_image_free(&out[k]);
-        runs[k].ops->set_threads(1);
     }
+    scmc_signal_decoder_free(&d[0]);
+    scmc_image_free(&out[0]);
+    ck_assert_msg(max_diff <= 1, "quality %d: backends differ by %d in 8-bit value", quality, max_diff);
     free(buf);
-    scmc_image_free(&img);
     scmc_image_free(&grey);
+}
+
+/* Parsing is identical for every thread count and backend, at every quality. */
+START_TEST(bit_exact_parse)
+{
+    ScmcImage img;
+    scene(&img, 130, 66);
+    for (int q = 1; q <= 8; q++)
+        check_backends_agree(&img, q);
+    scmc_image_free(&img);
+}
+END_TEST
+
+/* The same on a real photograph, when ../shared/data is beside the checkout. */
+START_TEST(bit_exact_parse_kodak)
+{
+    const char *path = getenv("SCMC_KODAK_IMAGE");
+    ScmcImage img;
+    char err[256];
+    if (getenv("SCMC_SKIP_SLOW_TESTS")) { /* the sanitizer run: the C backend there takes minutes */
+        fprintf(stderr, "bit_exact_parse_kodak: skipped (SCMC_SKIP_SLOW_TESTS)\n");
+        return;
+    }
+    if (!path || scmc_image_read(path, &img, NULL, err, sizeof(err)) != SCMC_OK) {
+        fprintf(stderr, "bit_exact_parse_kodak: skipped (no Kodak image: %s)\n", path ? path : "SCMC_KODAK_IMAGE unset");
+        return;
+    }
+    check_backends_agree(&img, 2);
+    check_backends_agree(&img, 7);
+    scmc_image_free(&img);
 }
 END_TEST
 
@@ -277,11 +301,12 @@ static Suite *signal_suite(void)
 {
     Suite *s = suite_create("signal");
     TCase *tc = tcase_create("signal");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 300);
     tcase_add_test(tc, weights_file);
     tcase_add_test(tc, hyper_synthesis_fixed_point);
     tcase_add_test(tc, every_quality);
     tcase_add_test(tc, bit_exact_parse);
+    tcase_add_test(tc, bit_exact_parse_kodak);
     tcase_add_test(tc, progressive_and_model_id);
     suite_add_tcase(s, tc);
     return s;
