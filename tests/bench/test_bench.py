@@ -52,10 +52,13 @@ class EndToEnd(unittest.TestCase):
                 im.save(os.path.join(imgs, f"s{k}.png"))
             out = os.path.join(tmp, "out")
             cmd = [sys.executable, os.path.join(BENCHES, "scmc_bench.py"), "--images", imgs, "--out", out, "--scmc", SCMC,
-                   "--codecs", "scmc,jpeg", "--anchor", "jpeg", "--jobs", "2"]
+                   "--codecs", "scmc,jpeg", "--anchor", "jpeg", "--jobs", "2", "--markdown", os.path.join(tmp, "r.md")]
             subprocess.run(cmd, check=True, capture_output=True)
             for f in ("rows.csv", "summary.json", "rd_psnr.png", "rd_msssim.png", "report.html", "cache.json"):
                 self.assertTrue(os.path.getsize(os.path.join(out, f)) > 0, f)
+            md = open(os.path.join(tmp, "r.md")).read()
+            self.assertIn("## BD-rate against JPEG", md)
+            self.assertTrue(os.path.exists(os.path.join(tmp, "bench_rd_psnr.png")))
             s = json.load(open(os.path.join(out, "summary.json")))
             self.assertEqual(len(s["curves"]["jpeg"]), 8)
             self.assertEqual(len(s["curves"]["scmc"]), 8)
