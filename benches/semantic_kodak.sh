@@ -11,13 +11,13 @@ shift $(($# > 2 ? 2 : $#))
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for f in "$kodak"/kodim*.png; do
-    "$build/scmc" encode "$f" -o "$tmp/s.scmc" -q "$@"
+    "$build/scmc" encode "$f" -o "$tmp/s.scmc" -q --layers semantic "$@"
     "$build/scmc" decode "$tmp/s.scmc" -o "$tmp/s.png" -q
     info=$("$build/scmc" info "$tmp/s.scmc" --json)
     cmp=$("$build/scmc" compare "$f" "$tmp/s.png" --json)
     echo "{\"file\": \"$f\", \"info\": $info, \"compare\": $cmp}"
 done > "$tmp/rows.jsonl"
-python3 - "$tmp/rows.jsonl" <<'PY'
+/usr/bin/python3 - "$tmp/rows.jsonl" <<'PY'
 import collections, heapq, json, sys, zlib
 rows = [json.loads(l) for l in open(sys.argv[1])]
 def huffman_bits(text):

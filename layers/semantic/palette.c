@@ -4,48 +4,50 @@
 #include "palette.h"
 
 /* In the spirit of the CSS/X11 names, picked for the colours of photographs: greys, skies, water,
- * foliage, earth, skin, brick and the saturated primaries. Values are typical members of each
- * name, not the CSS constants, since the renderer paints with them. Order is part of the format:
- * append only (the text model's identifier covers this table). */
+ * foliage, earth, skin, brick and the saturated primaries. The anchor is the colour a name stands
+ * for when naming (typical members of each name, not the CSS constants); the paint colour, what
+ * the renderer uses, is the mean of the training cells given that name
+ * (tools/fit_paint_colours.py). Order is part of the format: append only (the text model's
+ * identifier covers this table). */
 const ScmcColourName scmc_palette[] = {
-    { "black", { 18, 18, 20 } },
-    { "charcoal", { 52, 52, 56 } },
-    { "dark grey", { 85, 85, 88 } },
-    { "grey", { 125, 125, 125 } },
-    { "silver", { 170, 170, 172 } },
-    { "light grey", { 205, 205, 205 } },
-    { "white", { 240, 240, 238 } },
-    { "slate", { 95, 108, 125 } },
-    { "navy", { 28, 36, 80 } },
-    { "dark blue", { 40, 62, 120 } },
-    { "blue", { 55, 100, 185 } },
-    { "steel blue", { 90, 130, 170 } },
-    { "sky blue", { 125, 170, 220 } },
-    { "light blue", { 180, 208, 232 } },
-    { "teal", { 35, 110, 112 } },
-    { "turquoise", { 70, 180, 180 } },
-    { "dark green", { 30, 58, 30 } },
-    { "forest green", { 50, 90, 40 } },
-    { "green", { 80, 135, 55 } },
-    { "light green", { 150, 195, 110 } },
-    { "olive", { 105, 105, 50 } },
-    { "khaki", { 185, 175, 120 } },
-    { "yellow", { 235, 215, 60 } },
-    { "gold", { 200, 155, 40 } },
-    { "orange", { 225, 120, 35 } },
-    { "rust", { 160, 75, 35 } },
-    { "dark brown", { 65, 42, 28 } },
-    { "brown", { 115, 78, 48 } },
-    { "tan", { 180, 140, 100 } },
-    { "beige", { 215, 198, 165 } },
-    { "peach", { 240, 190, 150 } },
-    { "maroon", { 100, 28, 35 } },
-    { "red", { 190, 35, 40 } },
-    { "salmon", { 230, 125, 110 } },
-    { "pink", { 235, 160, 175 } },
-    { "magenta", { 190, 50, 140 } },
-    { "purple", { 105, 55, 130 } },
-    { "lavender", { 175, 160, 210 } },
+    { "black", { 18, 18, 20 }, { 18, 21, 18 } }, /* 488 cells */
+    { "charcoal", { 52, 52, 56 }, { 52, 58, 54 } }, /* 855 cells */
+    { "dark grey", { 85, 85, 88 }, { 79, 85, 77 } }, /* 1517 cells */
+    { "grey", { 125, 125, 125 }, { 128, 127, 112 } }, /* 2135 cells */
+    { "silver", { 170, 170, 172 }, { 159, 168, 166 } }, /* 809 cells */
+    { "light grey", { 205, 205, 205 }, { 197, 206, 201 } }, /* 227 cells */
+    { "white", { 240, 240, 238 }, { 232, 242, 230 } }, /* 251 cells */
+    { "slate", { 95, 108, 125 }, { 96, 108, 111 } }, /* 723 cells */
+    { "navy", { 28, 36, 80 }, { 19, 37, 72 } }, /* 62 cells */
+    { "dark blue", { 40, 62, 120 }, { 39, 68, 120 } }, /* 119 cells */
+    { "blue", { 55, 100, 185 }, { 61, 99, 170 } }, /* 33 cells */
+    { "steel blue", { 90, 130, 170 }, { 92, 134, 167 } }, /* 297 cells */
+    { "sky blue", { 125, 170, 220 }, { 123, 165, 204 } }, /* 135 cells */
+    { "light blue", { 180, 208, 232 }, { 172, 209, 230 } }, /* 136 cells */
+    { "teal", { 35, 110, 112 }, { 59, 105, 109 } }, /* 155 cells */
+    { "turquoise", { 70, 180, 180 }, { 103, 170, 167 } }, /* 98 cells */
+    { "dark green", { 30, 58, 30 }, { 42, 57, 32 } }, /* 480 cells */
+    { "forest green", { 50, 90, 40 }, { 65, 82, 44 } }, /* 602 cells */
+    { "green", { 80, 135, 55 }, { 108, 136, 68 } }, /* 254 cells */
+    { "light green", { 150, 195, 110 }, { 154, 191, 107 } }, /* 106 cells */
+    { "olive", { 105, 105, 50 }, { 108, 106, 68 } }, /* 1612 cells */
+    { "khaki", { 185, 175, 120 }, { 179, 172, 122 } }, /* 377 cells */
+    { "yellow", { 235, 215, 60 }, { 226, 215, 84 } }, /* 24 cells */
+    { "gold", { 200, 155, 40 }, { 194, 159, 57 } }, /* 60 cells */
+    { "orange", { 225, 120, 35 }, { 219, 121, 39 } }, /* 11 cells */
+    { "rust", { 160, 75, 35 }, { 155, 87, 55 } }, /* 95 cells */
+    { "dark brown", { 65, 42, 28 }, { 58, 45, 27 } }, /* 475 cells */
+    { "brown", { 115, 78, 48 }, { 105, 82, 53 } }, /* 767 cells */
+    { "tan", { 180, 140, 100 }, { 161, 142, 102 } }, /* 1093 cells */
+    { "beige", { 215, 198, 165 }, { 207, 200, 164 } }, /* 227 cells */
+    { "peach", { 240, 190, 150 }, { 238, 192, 145 } }, /* 59 cells */
+    { "maroon", { 100, 28, 35 }, { 105, 35, 30 } }, /* 58 cells */
+    { "red", { 190, 35, 40 }, { 179, 37, 41 } }, /* 22 cells */
+    { "salmon", { 230, 125, 110 }, { 223, 124, 109 } }, /* 12 cells */
+    { "pink", { 235, 160, 175 }, { 228, 162, 168 } }, /* 11 cells */
+    { "magenta", { 190, 50, 140 }, { 186, 52, 135 } }, /* 4 cells */
+    { "purple", { 105, 55, 130 }, { 106, 56, 129 } }, /* 2 cells */
+    { "lavender", { 175, 160, 210 }, { 173, 157, 203 } }, /* 9 cells */
 };
 const int scmc_palette_size = (int)(sizeof(scmc_palette) / sizeof(scmc_palette[0]));
 

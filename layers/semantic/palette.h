@@ -7,7 +7,8 @@
 
 typedef struct ScmcColourName {
     const char *name;
-    uint8_t rgb[3];
+    uint8_t rgb[3];      /* anchor: the colour the name is chosen by */
+    uint8_t paint[3];    /* what the renderer paints for the name */
 } ScmcColourName;
 
 extern const ScmcColourName scmc_palette[];

@@ -41,7 +41,7 @@ static int parse_grid(const char *text, int *cols, int *rows, float *colours)
                 return -1;
             p += strlen(scmc_palette[k].name);
             for (int ch = 0; ch < 3; ch++)
-                colours[(y * c + x) * 3 + ch] = scmc_palette[k].rgb[ch];
+                colours[(y * c + x) * 3 + ch] = scmc_palette[k].paint[ch];
         }
     }
     if (*p != 0 && *p != '\n')

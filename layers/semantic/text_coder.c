@@ -72,6 +72,7 @@ static void build(void)
     for (int k = 0; k < scmc_palette_size; k++) {
         id = scmc_crc32(id, (const uint8_t *)scmc_palette[k].name, strlen(scmc_palette[k].name) + 1);
         id = scmc_crc32(id, scmc_palette[k].rgb, 3);
+        id = scmc_crc32(id, scmc_palette[k].paint, 3);
     }
     model_id = id ? id : 1; /* 0 means "no model" in the layer table */
 }
