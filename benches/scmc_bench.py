@@ -15,7 +15,8 @@ and byte budgets cut from the highest-quality stream with `scmc truncate --bpp`.
 
 Outputs in --out (default bench-out/): rows.csv (every image x setting), summary.json (means per
 setting, BD-rates against --anchor), rd_psnr.png and rd_msssim.png, strip_*.png (progressive
-decodes) and report.html. Results are cached in cache.json by (codec, setting, image, size, mtime):
+decodes) and report.html. Results are cached in cache.json by (codec, setting, image size and mtime; for scmc also the
+binary's size and mtime):
 a rerun only does what is missing; --force CODEC redoes one codec.
 """
 import argparse
@@ -117,7 +118,11 @@ class Bench:
 
     def key(self, codec, setting, img):
         st = os.stat(img)
-        return f"{codec}|{setting}|{os.path.abspath(img)}|{st.st_size}|{int(st.st_mtime)}"
+        k = f"{codec}|{setting}|{os.path.abspath(img)}|{st.st_size}|{int(st.st_mtime)}"
+        if codec == "scmc":  # a rebuilt scmc (new code or weights) is measured anew
+            b = os.stat(self.a.scmc)
+            k += f"|{b.st_size}|{int(b.st_mtime)}"
+        return k
 
     # --- anchors: (encode cmd, decode cmd, compressed file, decoded file) ---
     def anchor_cmds(self, codec, s, ppm, png, tag):
