@@ -82,7 +82,8 @@ typedef struct ScmcEncoderSettings {
     int semantic_rows;   /* 2..12 rows, default 6 */
     int threads;         /* 1..256 worker threads for the neural layers, default 1 */
     int backend;         /* ScmcBackend, default SCMC_BACKEND_AUTO */
-    uint8_t reserved[64];
+    int structure_detail; /* 1..5, default 3: resolution and density of the structure sketch */
+    uint8_t reserved[60];
 } ScmcEncoderSettings;
 
 typedef struct ScmcDecoderSettings {

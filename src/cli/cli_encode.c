@@ -50,6 +50,7 @@ int cli_encode(int argc, char **argv)
         { "output", required_argument, 0, 'o' }, { "quality", required_argument, 0, 'Q' },
         { "layers", required_argument, 0, 'L' }, { "caption", required_argument, 0, 'C' },
         { "semantic-detail", required_argument, 0, 'D' }, { "threads", required_argument, 0, 'T' },
+        { "structure-detail", required_argument, 0, 'S' },
         { "backend", required_argument, 0, 'K' },
         { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 },
     };
@@ -66,6 +67,7 @@ int cli_encode(int argc, char **argv)
         case 'L': if (parse_layers(optarg, &s.layers)) return EXIT_USAGE; break;
         case 'C': s.caption = optarg; break;
         case 'D': if (parse_detail(optarg, &s.semantic_cols, &s.semantic_rows)) return EXIT_USAGE; break;
+        case 'S': if (cli_parse_int("--structure-detail", optarg, 1, 5, &v)) return EXIT_USAGE; s.structure_detail = (int)v; break;
         case 'T': if (cli_parse_int("--threads", optarg, 1, 256, &v)) return EXIT_USAGE; s.threads = (int)v; break;
         case 'K': if ((s.backend = cli_parse_backend(optarg)) < 0) return EXIT_USAGE; break;
         case 'q': quiet = 1; break;

@@ -20,6 +20,7 @@ static const char usage_text[] =
     "      --caption TEXT          a user caption kept in the semantic layer (UTF-8, <= 1000 bytes;\n"
     "                              default none)\n"
     "      --semantic-detail CxR   colour grid of the semantic text, 2x2..16x12 (default 8x6)\n"
+    "      --structure-detail N    structure sketch resolution and density, 1..5 (default 3)\n"
     "      --threads N             worker threads, 1..256 (default 1)\n"
     "      --backend B             neural backend: auto, c, blas or torch (default auto: the\n"
     "                              fastest in this build; streams are the same with any)\n"

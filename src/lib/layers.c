@@ -4,10 +4,12 @@
 #include "layer.h"
 
 extern const ScmcLayerOps scmc_semantic_layer;
+extern const ScmcLayerOps scmc_structure_layer;
 extern const ScmcLayerOps scmc_signal_layer;
 
 static const ScmcLayerOps *const all_layers[] = {
     &scmc_semantic_layer,
+    &scmc_structure_layer,
     &scmc_signal_layer,
 };
 

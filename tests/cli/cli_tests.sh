@@ -39,7 +39,7 @@ PY
 expect 0 "version" -- "$SCMC" --version
 has "$T/out" "bitstream format"
 expect 0 "help" -- "$SCMC" --help
-for opt in --quality --layers --caption --semantic-detail --threads --up-to --steps --progressive --strict --bytes --bpp --json; do
+for opt in --quality --layers --caption --semantic-detail --structure-detail --threads --up-to --steps --progressive --strict --bytes --bpp --json; do
     has "$T/out" -- "$opt"
 done
 expect 1 "no command" -- "$SCMC"
@@ -76,6 +76,23 @@ expect 0 "decode ppm steps" -- "$SCMC" decode "$T/a.scmc" -o "$T/a.ppm" --steps 
 expect 0 "describe" -- "$SCMC" describe "$T/in.ppm" --semantic-detail 4x3
 has "$T/out" "Colour grid, 4 by 3:"
 expect 0 "encode detail" -- "$SCMC" encode "$T/in.ppm" -o "$T/d.scmc" --semantic-detail 16x12 -q
+
+# the structure layer: every detail level; its decode refines the semantic one
+expect 0 "encode semantic+structure" -- "$SCMC" encode "$T/in.ppm" -o "$T/st.scmc" --layers semantic,structure -q
+expect 0 "info structure" -- "$SCMC" info "$T/st.scmc"
+has "$T/out" "layer structure"
+expect 0 "decode up to structure" -- "$SCMC" decode "$T/st.scmc" -o "$T/st2.png" -q
+expect 0 "decode up to semantic" -- "$SCMC" decode "$T/st.scmc" -o "$T/st1.png" --up-to semantic -q
+"$SCMC" compare "$T/in.ppm" "$T/st1.png" --json >"$T/c1"
+"$SCMC" compare "$T/in.ppm" "$T/st2.png" --json >"$T/c2"
+if python3 -c "import json; a = json.load(open('$T/c1')); b = json.load(open('$T/c2')); assert b['psnr'] > a['psnr'] + 1, (a, b)"; then ok; else bad "the structure layer should improve on the semantic decode"; fi
+for d in 1 2 3 4 5; do
+    expect 0 "structure detail $d" -- "$SCMC" encode "$T/in.ppm" -o "$T/sd$d.scmc" --layers semantic,structure --structure-detail $d -q
+done
+if [ "$(stat -c %s "$T/sd5.scmc")" -gt "$(stat -c %s "$T/sd1.scmc")" ]; then ok; else bad "detail 5 should spend more than detail 1"; fi
+expect 1 "bad structure detail" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --structure-detail 6
+err_line 'option --structure-detail'
+if [ ! -e "$T/x.scmc" ]; then ok; else bad "refused encode left an output"; fi
 
 # truncation (a.scmc: every layer; s.scmc: the semantic layer alone)
 expect 0 "encode semantic only" -- "$SCMC" encode "$T/in.ppm" -o "$T/s.scmc" --layers semantic -q

@@ -52,6 +52,12 @@ START_TEST(settings_validation)
     s.semantic_rows = 13;
     ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
     scmc_encoder_default_settings(&s);
+    ck_assert_int_eq(s.structure_detail, 3);
+    s.structure_detail = 6;
+    ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
+    s.structure_detail = 0;
+    ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
+    scmc_encoder_default_settings(&s);
     s.layers = 0;
     ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_UNSUPPORTED);
     scmc_encoder_default_settings(&s);

@@ -1,0 +1,342 @@
+/* Structure payload: header, sketch, sample values (bitstream-spec/structure.md), and the
+ * encoder's choices: the sketch, and sample values fitted so that the decoder's diffusion lands
+ * close to the image. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scmc/scmc.h"
+#include "sketch.h"
+#include "structure_internal.h"
+
+/* The layer has no trained model; its identifier names the version of the payload syntax and of
+ * the rebuild ("STR1"), so a decoder never pairs a stream with a different rebuild. */
+#define STRUCTURE_MODEL_ID 0x53545231u
+
+uint32_t scmc_structure_model_id(void)
+{
+    return STRUCTURE_MODEL_ID;
+}
+
+void scmc_structure_params(int detail, ScmcStructureParams *p)
+{
+    static const ScmcStructureParams levels[5] = {
+        /* scale, lattice, side, q, chroma q, density, min fragment, refine */
+        { 3, 4, 3, 16, 20, 0.05, 4, 2 },
+        { 2, 7, 5, 14, 18, 0.025, 6, 2 },
+        { 2, 7, 5, 14, 18, 0.035, 6, 2 },
+        { 2, 5, 3, 10, 12, 0.06, 6, 2 },
+        { 1, 8, 4, 10, 12, 0.04, 10, 2 },
+    };
+    if (detail < SCMC_STRUCTURE_DETAIL_MIN)
+        detail = SCMC_STRUCTURE_DETAIL_MIN;
+    if (detail > SCMC_STRUCTURE_DETAIL_MAX)
+        detail = SCMC_STRUCTURE_DETAIL_MAX;
+    *p = levels[detail - 1];
+}
+
+static ScmcStructure *structure_new(int width, int height, int scale_log2)
+{
+    ScmcStructure *st = calloc(1, sizeof(*st));
+    if (!st)
+        return NULL;
+    st->width = width;
+    st->height = height;
+    st->scale_log2 = scale_log2;
+    st->gw = (width + (1 << scale_log2) - 1) >> scale_log2;
+    st->gh = (height + (1 << scale_log2) - 1) >> scale_log2;
+    st->edges = calloc((size_t)st->gw * st->gh, 1);
+    if (!st->edges) {
+        free(st);
+        return NULL;
+    }
+    return st;
+}
+
+void scmc_structure_free(ScmcStructure *st)
+{
+    if (!st)
+        return;
+    free(st->edges);
+    free(st->samples);
+    free(st);
+}
+
+int scmc_structure_grid(const ScmcStructure *st, int *gw, int *gh, const uint8_t **edges)
+{
+    *gw = st->gw;
+    *gh = st->gh;
+    *edges = st->edges;
+    return SCMC_OK;
+}
+
+int scmc_structure_num_samples(const ScmcStructure *st)
+{
+    return st->nsamples;
+}
+
+/* Header fields, in bypass bits. */
+#define BITS_SCALE 2
+#define BITS_LATTICE 6
+#define BITS_SIDE 4
+#define BITS_QSTEP 6
+
+static int code_payload(ScmcStructure *st, ScmcRangeEncoder *e, uint8_t **payload, size_t *size)
+{
+    scmc_renc_bypass(e, (uint32_t)st->scale_log2, BITS_SCALE);
+    scmc_renc_bypass(e, (uint32_t)(st->lattice - 2), BITS_LATTICE);
+    scmc_renc_bypass(e, (uint32_t)st->side_spacing, BITS_SIDE);
+    scmc_renc_bypass(e, (uint32_t)(st->qstep - 1), BITS_QSTEP);
+    scmc_renc_bypass(e, (uint32_t)(st->chroma_qstep - 1), BITS_QSTEP);
+    scmc_sketch_encode(e, st->edges, st->gw, st->gh);
+    int r = scmc_structure_code_samples(st, e, NULL);
+    if (r)
+        return r;
+    if (e->error || scmc_renc_finish(e, payload, size))
+        return SCMC_ERR_NOMEM;
+    return SCMC_OK;
+}
+
+int scmc_structure_parse(const uint8_t *payload, size_t size, int width, int height, ScmcStructure **out)
+{
+    ScmcRangeDecoder d;
+    scmc_rdec_init(&d, payload, size);
+    const int scale_log2 = (int)scmc_rdec_bypass(&d, BITS_SCALE);
+    const int lattice = (int)scmc_rdec_bypass(&d, BITS_LATTICE) + 2;
+    const int side = (int)scmc_rdec_bypass(&d, BITS_SIDE);
+    const int qstep = (int)scmc_rdec_bypass(&d, BITS_QSTEP) + 1;
+    const int chroma_qstep = (int)scmc_rdec_bypass(&d, BITS_QSTEP) + 1;
+    if (side < 1)
+        return SCMC_ERR_CORRUPT;
+    ScmcStructure *st = structure_new(width, height, scale_log2);
+    if (!st)
+        return SCMC_ERR_NOMEM;
+    st->lattice = lattice;
+    st->side_spacing = side;
+    st->qstep = qstep;
+    st->chroma_qstep = chroma_qstep;
+    int r = scmc_sketch_decode(&d, st->edges, st->gw, st->gh);
+    if (!r && scmc_rdec_overrun(&d))
+        r = SCMC_ERR_CORRUPT;
+    if (!r)
+        r = scmc_structure_place_samples(st);
+    if (!r)
+        r = scmc_structure_code_samples(st, NULL, &d);
+    if (!r && scmc_rdec_overrun(&d))
+        r = SCMC_ERR_CORRUPT;
+    if (r) {
+        scmc_structure_free(st);
+        return r;
+    }
+    *out = st;
+    return SCMC_OK;
+}
+
+int scmc_structure_rebuild(const ScmcStructure *st, const ScmcImage *base0, ScmcImage *out)
+{
+    if (base0->width != st->width || base0->height != st->height)
+        return SCMC_ERR_INVALID_ARG;
+    int32_t *field = malloc((size_t)st->gw * st->gh * 3 * sizeof(int32_t));
+    if (!field)
+        return SCMC_ERR_NOMEM;
+    int r = scmc_structure_field(st, field);
+    if (!r)
+        r = scmc_structure_apply(st, field, base0, out);
+    free(field);
+    return r;
+}
+
+/* ---- encoder ---- */
+
+/* Box means over the f x f cells of the grid: luma of img, and the YCoCg difference img - base0
+ * (3 planes). */
+static void grid_means(const ScmcImage *img, const ScmcImage *base0, const ScmcStructure *st, float *luma, float *res)
+{
+    const int f = 1 << st->scale_log2;
+    const size_t n = (size_t)st->gw * st->gh;
+    for (int gy = 0; gy < st->gh; gy++)
+        for (int gx = 0; gx < st->gw; gx++) {
+            double s[4] = { 0, 0, 0, 0 };
+            int cnt = 0;
+            for (int y = gy * f; y < (gy + 1) * f && y < img->height; y++)
+                for (int x = gx * f; x < (gx + 1) * f && x < img->width; x++) {
+                    const size_t o = ((size_t)y * img->width + x) * 3;
+                    const int r = img->rgb[o], g = img->rgb[o + 1], b = img->rgb[o + 2];
+                    const int dr = r - base0->rgb[o], dg = g - base0->rgb[o + 1], db = b - base0->rgb[o + 2];
+                    s[0] += 0.299 * r + 0.587 * g + 0.114 * b;
+                    s[1] += (dr + 2 * dg + db) / 4.0;
+                    s[2] += (dr - db) / 2.0;
+                    s[3] += (2 * dg - dr - db) / 4.0;
+                    cnt++;
+                }
+            const size_t p = (size_t)gy * st->gw + gx;
+            luma[p] = (float)(s[0] / cnt);
+            for (int c = 0; c < 3; c++)
+                res[c * n + p] = (float)(s[c + 1] / cnt);
+        }
+}
+
+/* The pixels a sample stands for: non-edge pixels within radius rad (Chebyshev) reachable from
+ * it by 4-steps that stay off the edges and inside the window. Returns their count in list. */
+static int sample_region(const ScmcStructure *st, const ScmcSample *s, int rad, int32_t *list, uint8_t *seen)
+{
+    const int w = 2 * rad + 1;
+    memset(seen, 0, (size_t)w * w);
+    int head = 0, tail = 0;
+    list[tail++] = s->y * st->gw + s->x;
+    seen[rad * w + rad] = 1;
+    while (head < tail) {
+        const int p = list[head++];
+        const int x = p % st->gw, y = p / st->gw;
+        static const int d4[4][2] = { { 1, 0 }, { -1, 0 }, { 0, 1 }, { 0, -1 } };
+        for (int i = 0; i < 4; i++) {
+            const int nx = x + d4[i][0], ny = y + d4[i][1];
+            const int lx = nx - s->x + rad, ly = ny - s->y + rad;
+            if (nx < 0 || ny < 0 || nx >= st->gw || ny >= st->gh || lx < 0 || ly < 0 || lx >= w || ly >= w)
+                continue;
+            if (seen[ly * w + lx] || st->edges[(size_t)ny * st->gw + nx])
+                continue;
+            seen[ly * w + lx] = 1;
+            list[tail++] = ny * st->gw + nx;
+        }
+    }
+    return tail;
+}
+
+static int16_t quantize(double v, int qstep)
+{
+    const int qmax = 255 / qstep + 1; /* what the decoder accepts */
+    long q = lround(v / qstep);
+    return (int16_t)(q < -qmax ? -qmax : q > qmax ? qmax : q);
+}
+
+static double image_sse(const ScmcImage *a, const ScmcImage *b)
+{
+    double s = 0;
+    const size_t n = (size_t)a->width * a->height * 3;
+    for (size_t i = 0; i < n; i++) {
+        const int d = a->rgb[i] - b->rgb[i];
+        s += d * d;
+    }
+    return s;
+}
+
+/* Sample values: the mean correction over each sample's region, then refine_passes rounds of
+ * moving each value by the mean error the rebuild leaves in its region (the diffusion spreads
+ * a value smoothly, so a point value is not the best value for its neighbourhood). The round
+ * whose full-resolution rebuild is closest to img is kept. */
+static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const ScmcImage *img, const ScmcImage *base0,
+                      const float *res)
+{
+    const size_t n = (size_t)st->gw * st->gh;
+    const int lat_rad = st->lattice / 3 > 1 ? st->lattice / 3 : 1;
+    const int max_rad = lat_rad > 1 ? lat_rad : 1;
+    const int ns = st->nsamples;
+    int32_t *list = malloc((size_t)(2 * max_rad + 1) * (2 * max_rad + 1) * sizeof(int32_t));
+    uint8_t *seen = malloc((size_t)(2 * max_rad + 1) * (2 * max_rad + 1));
+    double *val = malloc((size_t)ns * 3 * sizeof(double));
+    int16_t *best = malloc((size_t)ns * 3 * sizeof(int16_t));
+    int32_t *field = malloc(n * 3 * sizeof(int32_t));
+    ScmcImage rebuilt = { 0 };
+    int r = SCMC_ERR_NOMEM;
+    if (!list || !seen || !val || !best || !field)
+        goto done;
+    for (int k = 0; k < ns; k++) {
+        ScmcSample *s = &st->samples[k];
+        const int cnt = sample_region(st, s, s->kind == SAMPLE_LATTICE ? lat_rad : 1, list, seen);
+        for (int c = 0; c < 3; c++) {
+            double m = 0;
+            for (int i = 0; i < cnt; i++)
+                m += res[c * n + (size_t)list[i]];
+            val[k * 3 + c] = m / cnt;
+            s->q[c] = quantize(val[k * 3 + c], scmc_structure_step(st, c));
+        }
+    }
+    /* all-zero corrections rebuild base0 itself: the floor the fitted values must beat */
+    double best_sse = image_sse(img, base0);
+    for (int k = 0; k < ns; k++)
+        memset(&best[k * 3], 0, sizeof(st->samples[k].q));
+    for (int pass = 0;; pass++) {
+        r = scmc_structure_field(st, field);
+        if (!r)
+            r = scmc_structure_apply(st, field, base0, &rebuilt);
+        if (r)
+            goto done;
+        const double sse = image_sse(img, &rebuilt);
+        scmc_image_free(&rebuilt);
+        if (sse < best_sse) {
+            best_sse = sse;
+            for (int k = 0; k < ns; k++)
+                memcpy(&best[k * 3], st->samples[k].q, sizeof(st->samples[k].q));
+        }
+        if (pass == p->refine_passes)
+            break;
+        for (int k = 0; k < ns; k++) {
+            ScmcSample *s = &st->samples[k];
+            const int cnt = sample_region(st, s, s->kind == SAMPLE_LATTICE ? lat_rad : 1, list, seen);
+            for (int c = 0; c < 3; c++) {
+                double err = 0;
+                for (int i = 0; i < cnt; i++)
+                    err += res[c * n + (size_t)list[i]] -
+                           (double)(field[c * n + (size_t)list[i]] - FIELD_BIAS) / (1 << FIELD_FRAC);
+                val[k * 3 + c] += err / cnt;
+                s->q[c] = quantize(val[k * 3 + c], scmc_structure_step(st, c));
+            }
+        }
+    }
+    for (int k = 0; k < ns; k++)
+        memcpy(st->samples[k].q, &best[k * 3], sizeof(st->samples[k].q));
+    r = SCMC_OK;
+done:
+    free(list);
+    free(seen);
+    free(val);
+    free(best);
+    free(field);
+    return r;
+}
+
+static int check_params(const ScmcStructureParams *p)
+{
+    if (p->scale_log2 < 0 || p->scale_log2 > 3 || p->lattice < 2 || p->lattice > 65 || p->side_spacing < 1 ||
+        p->side_spacing > 15 || p->qstep < 1 || p->qstep > 64 || p->chroma_qstep < 1 || p->chroma_qstep > 64 || p->edge_density < 0 || p->edge_density > 1 ||
+        p->refine_passes < 0)
+        return SCMC_ERR_INVALID_ARG;
+    return SCMC_OK;
+}
+
+int scmc_structure_encode(const ScmcImage *img, const ScmcImage *base0, const ScmcStructureParams *p,
+                          uint8_t **payload, size_t *size)
+{
+    if (check_params(p) || img->width != base0->width || img->height != base0->height)
+        return SCMC_ERR_INVALID_ARG;
+    ScmcStructure *st = structure_new(img->width, img->height, p->scale_log2);
+    if (!st)
+        return SCMC_ERR_NOMEM;
+    st->lattice = p->lattice;
+    st->side_spacing = p->side_spacing;
+    st->qstep = p->qstep;
+    st->chroma_qstep = p->chroma_qstep;
+    const size_t n = (size_t)st->gw * st->gh;
+    float *luma = malloc(n * sizeof(float)), *res = malloc(n * 3 * sizeof(float));
+    int r = SCMC_ERR_NOMEM;
+    if (!luma || !res)
+        goto done;
+    grid_means(img, base0, st, luma, res);
+    r = scmc_sketch_extract(luma, st->gw, st->gh, p->edge_density, p->min_fragment, st->edges);
+    if (!r)
+        r = scmc_structure_place_samples(st);
+    if (!r)
+        r = fit_values(st, p, img, base0, res);
+    if (!r) {
+        ScmcRangeEncoder e;
+        scmc_renc_init(&e);
+        r = code_payload(st, &e, payload, size);
+        scmc_renc_free(&e);
+    }
+done:
+    free(luma);
+    free(res);
+    scmc_structure_free(st);
+    return r;
+}

@@ -1,0 +1,51 @@
+/* The structure layer: an edge sketch of the image at a reduced resolution, coded with a template
+ * context model, plus sparse colour samples beside the edges and on a coarse lattice; the decoder
+ * rebuilds base1 from base0 by diffusing the sampled corrections with the edges as barriers.
+ * bitstream-spec/structure.md is the authority for the payload. */
+#ifndef SCMC_STRUCTURE_H
+#define SCMC_STRUCTURE_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/image.h"
+
+/* Detail levels (ScmcEncoderSettings.structure_detail). */
+#define SCMC_STRUCTURE_DETAIL_MIN 1
+#define SCMC_STRUCTURE_DETAIL_MAX 5
+#define SCMC_STRUCTURE_DETAIL_DEFAULT 3
+
+/* Everything the encoder chooses; the fields marked (coded) travel in the payload header. */
+typedef struct ScmcStructureParams {
+    int scale_log2;      /* (coded) sketch grid = image / 2^scale_log2, 0..3 */
+    int lattice;         /* (coded) lattice spacing in grid pixels, 2..64 */
+    int side_spacing;    /* (coded) least distance between samples on one side of an edge, 1..15 */
+    int qstep;           /* (coded) quantizer step of the sample luma (Y), 1..64 */
+    int chroma_qstep;    /* (coded) quantizer step of the sample chroma (Co, Cg), 1..64 */
+    double edge_density; /* fraction of grid pixels the sketch may use */
+    int min_fragment;    /* edge fragments shorter than this (pixels) are dropped */
+    int refine_passes;   /* encoder-side passes fitting sample values to the rebuild */
+} ScmcStructureParams;
+
+/* The parameters of a detail level (1..5). */
+void scmc_structure_params(int detail, ScmcStructureParams *p);
+
+uint32_t scmc_structure_model_id(void);
+
+/* Codes img as a refinement of base0 (same size) into *payload (free()). */
+int scmc_structure_encode(const ScmcImage *img, const ScmcImage *base0, const ScmcStructureParams *p,
+                          uint8_t **payload, size_t *size);
+
+/* A parsed payload: the sketch and the decoded correction samples, enough to rebuild. */
+typedef struct ScmcStructure ScmcStructure;
+
+/* Parses a payload for a width x height image; SCMC_ERR_CORRUPT when it is invalid. */
+int scmc_structure_parse(const uint8_t *payload, size_t size, int width, int height, ScmcStructure **out);
+/* base1 = base0 refined by the parsed payload (out is allocated). Integer-only: identical on
+ * every machine. */
+int scmc_structure_rebuild(const ScmcStructure *st, const ScmcImage *base0, ScmcImage *out);
+void scmc_structure_free(ScmcStructure *st);
+
+/* Introspection for tools and tests. */
+int scmc_structure_grid(const ScmcStructure *st, int *gw, int *gh, const uint8_t **edges);
+int scmc_structure_num_samples(const ScmcStructure *st);
+#endif

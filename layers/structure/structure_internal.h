@@ -1,0 +1,55 @@
+/* What the parts of the structure layer share: the parsed payload and its samples. */
+#ifndef SCMC_STRUCTURE_INTERNAL_H
+#define SCMC_STRUCTURE_INTERNAL_H
+#include <stdint.h>
+
+#include "entropy/range_coder.h"
+#include "structure.h"
+
+/* Sample values are quantized corrections of base0 in this colour space (exactly invertible in
+ * integers times 4): Y = (R + 2G + B) / 4, Co = (R - B) / 2, Cg = (2G - R - B) / 4. */
+enum { SAMPLE_Y, SAMPLE_CO, SAMPLE_CG };
+
+enum { SAMPLE_LATTICE = 0, SAMPLE_SIDE = 1 };
+
+typedef struct ScmcSample {
+    int32_t x, y;   /* grid position */
+    uint8_t kind;   /* SAMPLE_LATTICE or SAMPLE_SIDE */
+    uint8_t key;    /* side samples: direction of the edge beside it (0 up, 1 down, 2 left, 3 right) */
+    int16_t q[3];   /* quantized Y, Co, Cg correction */
+} ScmcSample;
+
+struct ScmcStructure {
+    int width, height;
+    int scale_log2, gw, gh;
+    int lattice, side_spacing, qstep, chroma_qstep;
+    uint8_t *edges;        /* gw * gh, 0/1 */
+    int nsamples;
+    ScmcSample *samples;   /* in coding order: lattice points in raster order, then side points */
+};
+
+static inline int scmc_structure_step(const ScmcStructure *st, int channel)
+{
+    return channel == SAMPLE_Y ? st->qstep : st->chroma_qstep;
+}
+
+/* Places the samples of a sketch (positions, kinds and keys; values zeroed): a pure function of
+ * the edges and the two spacings, so the decoder finds the same points as the encoder. */
+int scmc_structure_place_samples(ScmcStructure *st);
+
+/* Codes the sample values of st (positions placed) with exactly one of e and d non-NULL: the
+ * encoder and the decoder share this code path so their contexts and predictions cannot drift.
+ * Returns 0, SCMC_ERR_CORRUPT (decoder: a value out of range) or SCMC_ERR_NOMEM. */
+int scmc_structure_code_samples(ScmcStructure *st, ScmcRangeEncoder *e, ScmcRangeDecoder *d);
+
+/* Fixed-point scale and offset of the correction field: value = FIELD_BIAS + 16 * correction. */
+#define FIELD_FRAC 4
+#define FIELD_BIAS (1 << 14)
+
+/* The correction field on the grid (3 planes of gw * gh: Y, Co, Cg), diffused from the samples
+ * with the edges as barriers. Integer-only. */
+int scmc_structure_field(const ScmcStructure *st, int32_t *field);
+
+/* out = base0 + the field upsampled to full resolution (edge-aware bilinear). */
+int scmc_structure_apply(const ScmcStructure *st, const int32_t *field, const ScmcImage *base0, ScmcImage *out);
+#endif

@@ -1,0 +1,335 @@
+/* Structure layer: sketch coder round trips, deterministic extraction and rebuild, the rebuild
+ * improving on base0, edges kept sharp, odd sizes, and damaged payloads refused cleanly. */
+#include <math.h>
+#include <string.h>
+
+#include "scmc/scmc.h"
+#include "entropy/range_coder.h"
+#include "layers/semantic/semantic.h"
+#include "layers/structure/sketch.h"
+#include "layers/structure/structure.h"
+#include "layers/structure/structure_internal.h"
+#include "metrics/metrics.h"
+#include "test_util.h"
+
+/* Two flat regions split by a slanted line, a dark disc and a soft gradient: the kind of
+ * picture edges and diffusion describe well. */
+static void scene(ScmcImage *img, int w, int h)
+{
+    ck_assert_int_eq(scmc_image_alloc(img, w, h), SCMC_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = img->rgb + ((size_t)y * w + x) * 3;
+            const double dx = x - 0.7 * w, dy = y - 0.6 * h;
+            if (dx * dx + dy * dy < (0.15 * h) * (0.15 * h)) {
+                p[0] = 30, p[1] = 25, p[2] = 90;
+            } else if (x < 0.4 * w + 0.2 * y) {
+                p[0] = (uint8_t)(200 + 40 * y / h), p[1] = 180, p[2] = 60;
+            } else {
+                p[0] = 40, p[1] = (uint8_t)(90 + 80 * x / w), p[2] = 120;
+            }
+        }
+}
+
+static void grey(ScmcImage *img, int w, int h)
+{
+    ck_assert_int_eq(scmc_image_alloc(img, w, h), SCMC_OK);
+    scmc_image_fill(img, 128, 128, 128);
+}
+
+static size_t sketch_round_trip(const uint8_t *edges, int w, int h)
+{
+    ScmcRangeEncoder e;
+    scmc_renc_init(&e);
+    scmc_sketch_encode(&e, edges, w, h);
+    uint8_t *buf;
+    size_t size;
+    ck_assert_int_eq(scmc_renc_finish(&e, &buf, &size), 0);
+    uint8_t *back = malloc((size_t)w * h);
+    ScmcRangeDecoder d;
+    scmc_rdec_init(&d, buf, size);
+    ck_assert_int_eq(scmc_sketch_decode(&d, back, w, h), SCMC_OK);
+    ck_assert(!scmc_rdec_overrun(&d));
+    ck_assert(!memcmp(back, edges, (size_t)w * h));
+    free(back);
+    free(buf);
+    scmc_renc_free(&e);
+    return size;
+}
+
+START_TEST(sketch_coder_random)
+{
+    uint64_t rng = 11;
+    const int sizes[][2] = { { 1, 1 }, { 1, 9 }, { 9, 1 }, { 2, 2 }, { 37, 23 }, { 200, 3 }, { 128, 96 } };
+    const unsigned per_mille[] = { 0, 5, 100, 500, 1000 };
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++)
+        for (size_t k = 0; k < sizeof(per_mille) / sizeof(per_mille[0]); k++) {
+            const int w = sizes[s][0], h = sizes[s][1];
+            uint8_t *m = malloc((size_t)w * h);
+            for (int i = 0; i < w * h; i++)
+                m[i] = test_rand_below(&rng, 1000) < per_mille[k];
+            sketch_round_trip(m, w, h);
+            free(m);
+        }
+}
+END_TEST
+
+START_TEST(sketch_coder_curves_are_cheap)
+{
+    /* a real sketch: thin curves cost far less than one bit per edge pixel's worth of raw map */
+    ScmcImage img;
+    scene(&img, 256, 192);
+    float *luma = malloc(256 * 192 * sizeof(float));
+    uint8_t *edges = malloc(256 * 192);
+    for (int i = 0; i < 256 * 192; i++)
+        luma[i] = 0.299f * img.rgb[3 * i] + 0.587f * img.rgb[3 * i + 1] + 0.114f * img.rgb[3 * i + 2];
+    ck_assert_int_eq(scmc_sketch_extract(luma, 256, 192, 1.0, 4, edges), SCMC_OK);
+    size_t n = 0;
+    for (int i = 0; i < 256 * 192; i++)
+        n += edges[i];
+    ck_assert_uint_gt(n, 256); /* the line, the disc */
+    const size_t bytes = sketch_round_trip(edges, 256, 192);
+    ck_assert_uint_lt(bytes * 8, n * 3); /* under 3 bits per edge pixel */
+    ck_assert_uint_lt(bytes * 8, 256 * 192 / 20);
+    free(luma);
+    free(edges);
+    scmc_image_free(&img);
+}
+END_TEST
+
+START_TEST(extraction_finds_the_edges_and_is_deterministic)
+{
+    const int w = 160, h = 120;
+    float *luma = malloc((size_t)w * h * sizeof(float));
+    uint8_t *a = malloc((size_t)w * h), *b = malloc((size_t)w * h);
+    /* a vertical step at x = 80 and a flat rest: edges must hug the step and nothing else */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            luma[y * w + x] = x < 80 ? 60.f : 190.f;
+    ck_assert_int_eq(scmc_sketch_extract(luma, w, h, 1.0, 4, a), SCMC_OK);
+    ck_assert_int_eq(scmc_sketch_extract(luma, w, h, 1.0, 4, b), SCMC_OK);
+    ck_assert(!memcmp(a, b, (size_t)w * h));
+    int on_step = 0, off_step = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (a[y * w + x] && x >= 78 && x <= 81)
+                on_step++;
+            else if (a[y * w + x])
+                off_step++;
+    ck_assert_int_ge(on_step, h - 8);
+    ck_assert_int_le(on_step, h + 4); /* one pixel wide */
+    ck_assert_int_eq(off_step, 0);
+    /* a flat image has no edges; the budget caps the count */
+    for (int i = 0; i < w * h; i++)
+        luma[i] = 100.f;
+    ck_assert_int_eq(scmc_sketch_extract(luma, w, h, 1.0, 4, a), SCMC_OK);
+    for (int i = 0; i < w * h; i++)
+        ck_assert_int_eq(a[i], 0);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            luma[y * w + x] = ((x / 10 + y / 10) & 1) ? 40.f : 220.f;
+    ck_assert_int_eq(scmc_sketch_extract(luma, w, h, 0.02, 4, a), SCMC_OK);
+    int n = 0;
+    for (int i = 0; i < w * h; i++)
+        n += a[i];
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_le(n, (int)(0.02 * w * h));
+    free(luma);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* Encodes img over base0, parses, rebuilds; checks the decoder's view is deterministic. */
+static void code(const ScmcImage *img, const ScmcImage *base0, const ScmcStructureParams *p, ScmcImage *base1,
+                 size_t *bytes)
+{
+    uint8_t *pay, *pay2;
+    size_t size, size2;
+    ck_assert_int_eq(scmc_structure_encode(img, base0, p, &pay, &size), SCMC_OK);
+    ck_assert_int_eq(scmc_structure_encode(img, base0, p, &pay2, &size2), SCMC_OK);
+    ck_assert_uint_eq(size, size2);
+    ck_assert(!memcmp(pay, pay2, size));
+    ScmcStructure *st;
+    ck_assert_int_eq(scmc_structure_parse(pay, size, img->width, img->height, &st), SCMC_OK);
+    ck_assert_int_eq(scmc_structure_rebuild(st, base0, base1), SCMC_OK);
+    ScmcImage again;
+    ck_assert_int_eq(scmc_structure_rebuild(st, base0, &again), SCMC_OK);
+    ck_assert(!memcmp(again.rgb, base1->rgb, (size_t)img->width * img->height * 3));
+    scmc_image_free(&again);
+    scmc_structure_free(st);
+    free(pay);
+    free(pay2);
+    if (bytes)
+        *bytes = size;
+}
+
+START_TEST(rebuild_improves_on_base0)
+{
+    ScmcImage img, base0, base1;
+    scene(&img, 192, 128);
+    uint8_t *sem;
+    size_t sem_size;
+    ck_assert_int_eq(scmc_semantic_encode(&img, 8, 6, NULL, &sem, &sem_size), SCMC_OK);
+    ck_assert_int_eq(scmc_semantic_decode(sem, sem_size, 192, 128, &base0), SCMC_OK);
+    size_t prev = 0;
+    for (int level = SCMC_STRUCTURE_DETAIL_MIN; level <= SCMC_STRUCTURE_DETAIL_MAX; level++) {
+        ScmcStructureParams p;
+        scmc_structure_params(level, &p);
+        size_t bytes;
+        code(&img, &base0, &p, &base1, &bytes);
+        ck_assert_double_gt(scmc_psnr(&img, &base1), scmc_psnr(&img, &base0) + 3.0);
+        ck_assert_double_gt(scmc_msssim(&img, &base1), scmc_msssim(&img, &base0));
+        if (level == SCMC_STRUCTURE_DETAIL_MAX)
+            ck_assert_uint_gt(bytes, prev); /* the finest level spends more than the coarsest */
+        if (level == SCMC_STRUCTURE_DETAIL_MIN)
+            prev = bytes;
+        scmc_image_free(&base1);
+    }
+    free(sem);
+    scmc_image_free(&img);
+    scmc_image_free(&base0);
+}
+END_TEST
+
+START_TEST(edges_stay_sharp)
+{
+    /* a vertical split between two flat colours, from a grey base: the rebuild must not smear
+     * one colour into the other over more than a grid cell */
+    const int w = 128, h = 64;
+    ScmcImage img, base0, base1;
+    ck_assert_int_eq(scmc_image_alloc(&img, w, h), SCMC_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *p = img.rgb + ((size_t)y * w + x) * 3;
+            p[0] = x < 61 ? 220 : 30, p[1] = x < 61 ? 200 : 60, p[2] = x < 61 ? 40 : 160;
+        }
+    grey(&base0, w, h);
+    ScmcStructureParams p;
+    scmc_structure_params(SCMC_STRUCTURE_DETAIL_DEFAULT, &p);
+    code(&img, &base0, &p, &base1, NULL);
+    const int f = 1 << p.scale_log2;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            if (abs(x - 61) <= f)
+                continue;
+            for (int c = 0; c < 3; c++)
+                ck_assert_int_le(abs(img.rgb[((size_t)y * w + x) * 3 + c] - base1.rgb[((size_t)y * w + x) * 3 + c]),
+                                 p.qstep + p.chroma_qstep);
+        }
+    scmc_image_free(&img);
+    scmc_image_free(&base0);
+    scmc_image_free(&base1);
+}
+END_TEST
+
+START_TEST(odd_sizes)
+{
+    const int sizes[][2] = { { 1, 1 }, { 2, 1 }, { 1, 7 }, { 3, 3 }, { 9, 5 }, { 300, 2 }, { 33, 65 } };
+    for (int level = SCMC_STRUCTURE_DETAIL_MIN; level <= SCMC_STRUCTURE_DETAIL_MAX; level++)
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+            ScmcImage img, base0, base1;
+            scene(&img, sizes[i][0], sizes[i][1]);
+            grey(&base0, sizes[i][0], sizes[i][1]);
+            ScmcStructureParams p;
+            scmc_structure_params(level, &p);
+            code(&img, &base0, &p, &base1, NULL);
+            ck_assert_double_ge(scmc_psnr(&img, &base1), scmc_psnr(&img, &base0));
+            scmc_image_free(&img);
+            scmc_image_free(&base0);
+            scmc_image_free(&base1);
+        }
+}
+END_TEST
+
+START_TEST(damaged_payloads_are_refused)
+{
+    ScmcImage img, base0;
+    scene(&img, 96, 64);
+    grey(&base0, 96, 64);
+    ScmcStructureParams p;
+    scmc_structure_params(5, &p);
+    uint8_t *pay;
+    size_t size;
+    ck_assert_int_eq(scmc_structure_encode(&img, &base0, &p, &pay, &size), SCMC_OK);
+    ck_assert_uint_gt(size, 40);
+    ScmcStructure *st;
+    /* every cut well short of the end runs out of bytes */
+    for (size_t cut = 0; cut + 8 < size; cut++)
+        ck_assert_int_eq(scmc_structure_parse(pay, cut, 96, 64, &st), SCMC_ERR_CORRUPT);
+    /* flipped bits: refused, or parsed into something that rebuilds */
+    uint64_t rng = 5;
+    for (int it = 0; it < 300; it++) {
+        uint8_t *bad = malloc(size);
+        memcpy(bad, pay, size);
+        bad[test_rand_below(&rng, (uint32_t)size)] ^= (uint8_t)(1u << test_rand_below(&rng, 8));
+        const int r = scmc_structure_parse(bad, size, 96, 64, &st);
+        ck_assert(r == SCMC_OK || r == SCMC_ERR_CORRUPT);
+        if (r == SCMC_OK) {
+            ScmcImage out;
+            ck_assert_int_eq(scmc_structure_rebuild(st, &base0, &out), SCMC_OK);
+            scmc_image_free(&out);
+            scmc_structure_free(st);
+        }
+        free(bad);
+    }
+    /* a side spacing of 0 in the header is invalid */
+    const uint8_t zero_side[8] = { 0x00, 0x00, 0x00, 0x00, 0, 0, 0, 0 };
+    ck_assert_int_eq(scmc_structure_parse(zero_side, sizeof(zero_side), 96, 64, &st), SCMC_ERR_CORRUPT);
+    /* a tiny payload announcing a huge grid is refused quickly, not decoded from zeros */
+    ck_assert_int_eq(scmc_structure_parse(pay, 6, 16384, 16384, &st), SCMC_ERR_CORRUPT);
+    free(pay);
+    scmc_image_free(&img);
+    scmc_image_free(&base0);
+}
+END_TEST
+
+START_TEST(samples_follow_the_sketch)
+{
+    /* positions are a pure function of the sketch and spacings; both sides of a curve get points */
+    ScmcStructure st;
+    memset(&st, 0, sizeof(st));
+    st.gw = 40, st.gh = 30, st.lattice = 8, st.side_spacing = 3;
+    st.edges = calloc(40 * 30, 1);
+    for (int y = 0; y < 30; y++)
+        st.edges[y * 40 + 20] = 1;
+    ck_assert_int_eq(scmc_structure_place_samples(&st), SCMC_OK);
+    int left = 0, right = 0, lattice = 0;
+    for (int k = 0; k < st.nsamples; k++) {
+        const ScmcSample *s = &st.samples[k];
+        ck_assert(!st.edges[s->y * 40 + s->x]);
+        if (s->kind == SAMPLE_LATTICE)
+            lattice++;
+        else if (s->x == 19)
+            left++;
+        else if (s->x == 21)
+            right++;
+        else
+            ck_abort_msg("side sample away from the edge");
+    }
+    ck_assert_int_eq(lattice, 4 * 4); /* the column at x = 20 lies on the edge */
+    ck_assert_int_eq(left, 10); /* every third row of 30 */
+    ck_assert_int_eq(right, 10);
+    free(st.samples);
+    free(st.edges);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("structure");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, sketch_coder_random);
+    tcase_add_test(tc, sketch_coder_curves_are_cheap);
+    tcase_add_test(tc, extraction_finds_the_edges_and_is_deterministic);
+    tcase_add_test(tc, rebuild_improves_on_base0);
+    tcase_add_test(tc, edges_stay_sharp);
+    tcase_add_test(tc, odd_sizes);
+    tcase_add_test(tc, damaged_payloads_are_refused);
+    tcase_add_test(tc, samples_follow_the_sketch);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+TEST_MAIN(suite)
