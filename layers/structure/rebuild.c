@@ -17,6 +17,7 @@
 #define SWEEPS_COARSEST 64
 #define SWEEPS_PER_LEVEL 24
 #define OMEGA_16 27 /* relaxation factor 27/16 */
+#define SMOOTH_PASSES 3
 
 typedef struct Level {
     int w, h;
@@ -98,6 +99,39 @@ static void prolong(const Level *c, Level *f)
         }
 }
 
+/* Harmonic interpolation peaks at isolated samples (its Green's function is logarithmic), which
+ * shows as a grid of dots; a few passes of a 5-point mean that does not reach across walls round
+ * the peaks off. The encoder fits the sample values through this step too. */
+static int smooth(Level *l, int passes)
+{
+    const int w = l->w, h = l->h;
+    int32_t *t = malloc((size_t)w * h * sizeof(int32_t));
+    if (!t)
+        return SCMC_ERR_NOMEM;
+    for (int it = 0; it < passes; it++) {
+        memcpy(t, l->v, (size_t)w * h * sizeof(int32_t));
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const size_t p = (size_t)y * w + x;
+                if (l->wall[p])
+                    continue;
+                int64_t sum = t[p];
+                int k = 1;
+                if (x > 0 && !l->wall[p - 1])
+                    sum += t[p - 1], k++;
+                if (x < w - 1 && !l->wall[p + 1])
+                    sum += t[p + 1], k++;
+                if (y > 0 && !l->wall[p - w])
+                    sum += t[p - w], k++;
+                if (y < h - 1 && !l->wall[p + w])
+                    sum += t[p + w], k++;
+                l->v[p] = div_round(sum, k);
+            }
+    }
+    free(t);
+    return SCMC_OK;
+}
+
 /* Walls get the mean of their non-wall 8-neighbours, so that a full-resolution pixel whose
  * bilinear footprint is all wall still has a value. */
 static void fill_walls(Level *l)
@@ -164,6 +198,8 @@ int scmc_structure_field(const ScmcStructure *st, int32_t *field)
             prolong(&lv[i + 1], &lv[i]);
             relax(&lv[i], SWEEPS_PER_LEVEL);
         }
+        if ((r = smooth(l0, SMOOTH_PASSES)))
+            goto done;
         fill_walls(l0);
         memcpy(field + c * n0, l0->v, n0 * sizeof(int32_t));
     }

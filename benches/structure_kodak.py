@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Structure-level decode on Kodak against JPEG 2000 and AVIF at the same bytes per image.
+
+    /usr/bin/python3 benches/structure_kodak.py [--scmc build/scmc] [--kodak ../shared/data/kodak]
+        [--detail 3] [--limit N] [--strip kodim04,kodim23 --strip-dir docs]
+
+For each image: `scmc encode --layers semantic,structure` (the whole stream: container header,
+semantic and structure payloads), decoded to base1; then OpenJPEG with `-r` set to hit the same
+byte count and AVIF (aom, speed 6) at the finest quantizer whose file is not larger. Prints a
+Markdown table of bytes, bpp, PSNR and MS-SSIM (measured by `scmc compare`) and the means, and
+with --strip writes original | semantic | structure strips for the named images.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from PIL import Image, ImageDraw
+
+
+def run(cmd):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode:
+        sys.exit(f"structure_kodak: {' '.join(cmd)} failed: {r.stderr.decode()[:300]}")
+    return r.stdout.decode()
+
+
+def metrics(scmc, ref, img):
+    d = json.loads(run([scmc, "compare", ref, img, "--json"]))
+    return d["psnr"], d["msssim"]
+
+
+def jp2_at(ppm, target, work):
+    w, h = Image.open(ppm).size
+    comp, dec = os.path.join(work, "a.j2k"), os.path.join(work, "a_dec.ppm")
+    ratio = w * h * 3 / target
+    # OpenJPEG lands within a few percent of the target; nudge the ratio until it is not over
+    for _ in range(8):
+        run(["opj_compress", "-i", ppm, "-o", comp, "-r", f"{ratio:.4f}"])
+        if os.path.getsize(comp) <= target:
+            break
+        ratio *= os.path.getsize(comp) / target * 1.01
+    run(["opj_decompress", "-i", comp, "-o", dec])
+    return os.path.getsize(comp), dec
+
+
+def avif_at(png, target, work):
+    comp, dec = os.path.join(work, "a.avif"), os.path.join(work, "a_dec.png")
+    best = None
+    lo, hi = 0, 63  # finest quantizer whose file fits
+    while lo <= hi:
+        q = (lo + hi) // 2
+        run(["avifenc", "--min", str(q), "--max", str(q), "-s", "6", "-j", "1", png, comp])
+        if os.path.getsize(comp) <= target:
+            best, hi = q, q - 1
+        else:
+            lo = q + 1
+    if best is None:  # even the coarsest quantizer is larger: report that one
+        best = 63
+    run(["avifenc", "--min", str(best), "--max", str(best), "-s", "6", "-j", "1", png, comp])
+    run(["avifdec", "-j", "1", comp, dec])
+    return os.path.getsize(comp), dec
+
+
+def strip(paths, labels, out):
+    ims = [Image.open(p).convert("RGB") for p in paths]
+    w, h = ims[0].size
+    pad = 22
+    canvas = Image.new("RGB", (w * len(ims), h + pad), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, (im, label) in enumerate(zip(ims, labels)):
+        canvas.paste(im, (i * w, pad))
+        draw.text((i * w + 6, 5), label, fill="black")
+    canvas.save(out, optimize=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scmc", default="build/scmc")
+    ap.add_argument("--kodak", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "kodak"))
+    ap.add_argument("--detail", type=int, default=3)
+    ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--strip", default="")
+    ap.add_argument("--strip-dir", default="docs")
+    args = ap.parse_args()
+    if not os.path.isdir(args.kodak):
+        sys.exit(f"structure_kodak: no Kodak images at {args.kodak}")
+    names = sorted(f for f in os.listdir(args.kodak) if f.endswith(".png"))
+    if args.limit:
+        names = names[:args.limit]
+    strips = set(filter(None, args.strip.split(",")))
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for name in names:
+            src = os.path.join(args.kodak, name)
+            stem = os.path.splitext(name)[0]
+            ppm = os.path.join(work, stem + ".ppm")
+            Image.open(src).convert("RGB").save(ppm)
+            w, h = Image.open(src).size
+            stream, sem_stream = os.path.join(work, "s.scmc"), os.path.join(work, "s0.scmc")
+            base0, base1 = os.path.join(work, stem + "_semantic.png"), os.path.join(work, stem + "_structure.png")
+            run([args.scmc, "encode", src, "-o", stream, "--layers", "semantic,structure",
+                 "--structure-detail", str(args.detail), "-q"])
+            run([args.scmc, "decode", stream, "-o", base1, "-q"])
+            run([args.scmc, "decode", stream, "-o", base0, "--up-to", "semantic", "-q"])
+            run([args.scmc, "truncate", stream, "-o", sem_stream, "--up-to", "semantic"])
+            nbytes, sem_bytes = os.path.getsize(stream), os.path.getsize(sem_stream)
+            p1, m1 = metrics(args.scmc, src, base1)
+            p0, m0 = metrics(args.scmc, src, base0)
+            jb, jdec = jp2_at(ppm, nbytes, work)
+            pj, mj = metrics(args.scmc, src, jdec)
+            ab, adec = avif_at(src, nbytes, work)
+            pa, ma = metrics(args.scmc, src, adec)
+            rows.append(dict(name=stem, bytes=nbytes, bpp=8 * nbytes / (w * h), psnr0=p0, psnr=p1, ms0=m0, ms=m1,
+                             jbytes=jb, jpsnr=pj, jms=mj, abytes=ab, apsnr=pa, ams=ma))
+            print(f"{stem}: scmc {nbytes} B {p1:.2f} dB | jp2 {jb} B {pj:.2f} dB | avif {ab} B {pa:.2f} dB",
+                  file=sys.stderr, flush=True)
+            if stem in strips:
+                out = os.path.join(args.strip_dir, f"structure_strip_{stem}.png")
+                strip([src, base0, base1], ["original", f"semantic: {sem_bytes} B, {p0:.2f} dB",
+                                            f"+ structure: {nbytes} B, {p1:.2f} dB"], out)
+    print("| image | scmc bytes | bpp | semantic PSNR | structure PSNR | MS-SSIM | JPEG 2000 bytes | PSNR | "
+          "MS-SSIM | AVIF bytes | PSNR | MS-SSIM |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['name']} | {r['bytes']} | {r['bpp']:.4f} | {r['psnr0']:.2f} | {r['psnr']:.2f} | {r['ms']:.4f} | "
+              f"{r['jbytes']} | {r['jpsnr']:.2f} | {r['jms']:.4f} | {r['abytes']} | {r['apsnr']:.2f} | {r['ams']:.4f} |")
+    n = len(rows)
+    mean = {k: sum(r[k] for r in rows) / n for k in rows[0] if k != "name"}
+    print(f"| **mean of {n}** | {mean['bytes']:.1f} | {mean['bpp']:.4f} | {mean['psnr0']:.2f} | {mean['psnr']:.2f} | "
+          f"{mean['ms']:.4f} | {mean['jbytes']:.1f} | {mean['jpsnr']:.2f} | {mean['jms']:.4f} | {mean['abytes']:.1f} | "
+          f"{mean['apsnr']:.2f} | {mean['ams']:.4f} |")
+
+
+if __name__ == "__main__":
+    main()
