@@ -2,13 +2,13 @@
 """Structure-level decode on Kodak against JPEG 2000 and AVIF at the same bytes per image.
 
     /usr/bin/python3 benches/structure_kodak.py [--scmc build/scmc] [--kodak ../shared/data/kodak]
-        [--detail 3] [--limit N] [--strip kodim04,kodim23 --strip-dir docs]
+        [--detail 3] [--limit N] [--images kodim04,...] [--strip kodim04,kodim23 --strip-dir docs]
 
 For each image: `scmc encode --layers semantic,structure` (the whole stream: container header,
 semantic and structure payloads), decoded to base1; then OpenJPEG with `-r` set to hit the same
 byte count and AVIF (aom, speed 6) at the finest quantizer whose file is not larger. Prints a
 Markdown table of bytes, bpp, PSNR and MS-SSIM (measured by `scmc compare`) and the means, and
-with --strip writes original | semantic | structure strips for the named images.
+with --strip writes original | semantic | structure strips (at half size) for the named images.
 """
 import argparse
 import json
@@ -64,8 +64,9 @@ def avif_at(png, target, work):
     return os.path.getsize(comp), dec
 
 
-def strip(paths, labels, out):
+def strip(paths, labels, out, scale=0.5):
     ims = [Image.open(p).convert("RGB") for p in paths]
+    ims = [im.resize((round(im.width * scale), round(im.height * scale)), Image.LANCZOS) for im in ims]
     w, h = ims[0].size
     pad = 22
     canvas = Image.new("RGB", (w * len(ims), h + pad), "white")
@@ -82,12 +83,15 @@ def main():
     ap.add_argument("--kodak", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "kodak"))
     ap.add_argument("--detail", type=int, default=3)
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--images", default="", help="comma-separated names (kodim04,...) instead of all")
     ap.add_argument("--strip", default="")
     ap.add_argument("--strip-dir", default="docs")
     args = ap.parse_args()
     if not os.path.isdir(args.kodak):
         sys.exit(f"structure_kodak: no Kodak images at {args.kodak}")
     names = sorted(f for f in os.listdir(args.kodak) if f.endswith(".png"))
+    if args.images:
+        names = [n for n in names if os.path.splitext(n)[0] in args.images.split(",")]
     if args.limit:
         names = names[:args.limit]
     strips = set(filter(None, args.strip.split(",")))
