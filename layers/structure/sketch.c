@@ -151,7 +151,8 @@ static int budget_fragments(uint8_t *edges, const float *mag, int w, int h, int 
         nfrag++;
     }
     /* keep[label]: fragments long enough, strongest first, while the budget lasts */
-    qsort(frags, (size_t)nfrag, sizeof(*frags), cmp_fragment);
+    if (nfrag) /* qsort needs a valid pointer even for zero elements */
+        qsort(frags, (size_t)nfrag, sizeof(*frags), cmp_fragment);
     uint8_t *keep = calloc((size_t)nfrag + 1, 1);
     if (!keep) {
         r = SCMC_ERR_NOMEM;
