@@ -32,6 +32,24 @@ static inline int32_t div_round(int64_t num, int32_t den)
     return (int32_t)((num + den / 2) / den);
 }
 
+/* Sum of v over the 4-neighbours of (x, y) inside the level that are not walls; adds their
+ * count to *k. Shared by the relaxation and the smoothing, which must see the same walls. */
+static inline int64_t open_neighbour_sum(const Level *l, const int32_t *v, int x, int y, int *k)
+{
+    const int w = l->w;
+    const size_t p = (size_t)y * w + x;
+    int64_t sum = 0;
+    if (x > 0 && !l->wall[p - 1])
+        sum += v[p - 1], ++*k;
+    if (x < w - 1 && !l->wall[p + 1])
+        sum += v[p + 1], ++*k;
+    if (y > 0 && !l->wall[p - w])
+        sum += v[p - w], ++*k;
+    if (y < l->h - 1 && !l->wall[p + w])
+        sum += v[p + w], ++*k;
+    return sum;
+}
+
 static void relax(Level *l, int sweeps)
 {
     const int w = l->w, h = l->h;
@@ -42,16 +60,8 @@ static void relax(Level *l, int sweeps)
                     const size_t p = (size_t)y * w + x;
                     if (l->known[p] || l->wall[p])
                         continue;
-                    int64_t sum = 0;
                     int k = 0;
-                    if (x > 0 && !l->wall[p - 1])
-                        sum += l->v[p - 1], k++;
-                    if (x < w - 1 && !l->wall[p + 1])
-                        sum += l->v[p + 1], k++;
-                    if (y > 0 && !l->wall[p - w])
-                        sum += l->v[p - w], k++;
-                    if (y < h - 1 && !l->wall[p + w])
-                        sum += l->v[p + w], k++;
+                    const int64_t sum = open_neighbour_sum(l, l->v, x, y, &k);
                     if (!k)
                         continue;
                     const int32_t avg = div_round(sum, k);
@@ -115,16 +125,8 @@ static int smooth(Level *l, int passes)
                 const size_t p = (size_t)y * w + x;
                 if (l->wall[p])
                     continue;
-                int64_t sum = t[p];
                 int k = 1;
-                if (x > 0 && !l->wall[p - 1])
-                    sum += t[p - 1], k++;
-                if (x < w - 1 && !l->wall[p + 1])
-                    sum += t[p + 1], k++;
-                if (y > 0 && !l->wall[p - w])
-                    sum += t[p - w], k++;
-                if (y < h - 1 && !l->wall[p + w])
-                    sum += t[p + w], k++;
+                const int64_t sum = t[p] + open_neighbour_sum(l, t, x, y, &k);
                 l->v[p] = div_round(sum, k);
             }
     }

@@ -229,11 +229,10 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
                       const float *res)
 {
     const size_t n = (size_t)st->gw * st->gh;
-    const int lat_rad = st->lattice / 3 > 1 ? st->lattice / 3 : 1;
-    const int max_rad = lat_rad > 1 ? lat_rad : 1;
+    const int lat_rad = st->lattice / 3 > 1 ? st->lattice / 3 : 1; /* side samples use 1 */
     const int ns = st->nsamples;
-    int32_t *list = malloc((size_t)(2 * max_rad + 1) * (2 * max_rad + 1) * sizeof(int32_t));
-    uint8_t *seen = malloc((size_t)(2 * max_rad + 1) * (2 * max_rad + 1));
+    int32_t *list = malloc((size_t)(2 * lat_rad + 1) * (2 * lat_rad + 1) * sizeof(int32_t));
+    uint8_t *seen = malloc((size_t)(2 * lat_rad + 1) * (2 * lat_rad + 1));
     double *val = malloc((size_t)ns * 3 * sizeof(double));
     int16_t *best = malloc((size_t)ns * 3 * sizeof(int16_t));
     int32_t *field = malloc(n * 3 * sizeof(int32_t));
