@@ -42,16 +42,18 @@ static int deconv2(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, i
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++) {
                     const int64_t wv = l->weight[(((size_t)ci * l->cout + co) * k + ky) * k + kx];
+                    /* input columns whose output column 2 ix - pad + kx lies in [0, wo) */
+                    const int last = wo - 1 + pad - kx; /* 2 ix <= last */
+                    const int ix0 = kx < pad ? (pad - kx + 1) / 2 : 0;
+                    const int ix1 = last < 0 ? 0 : last / 2 + 1 < w ? last / 2 + 1 : w;
                     for (int iy = 0; iy < h; iy++) {
                         const int y = 2 * iy - pad + ky;
                         if (y < 0 || y >= ho)
                             continue;
                         const int32_t *src = in + ((size_t)ci * h + iy) * w;
-                        for (int ix = 0; ix < w; ix++) {
-                            const int x = 2 * ix - pad + kx;
-                            if (x >= 0 && x < wo)
-                                o[(size_t)y * wo + x] += wv * src[ix];
-                        }
+                        int64_t *dst = o + (size_t)y * wo;
+                        for (int ix = ix0; ix < ix1; ix++)
+                            dst[2 * ix - pad + kx] += wv * src[ix];
                     }
                 }
         }
@@ -73,16 +75,17 @@ static int conv1(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, int
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++) {
                     const int64_t wv = l->weight[(((size_t)co * l->cin + ci) * k + ky) * k + kx];
+                    /* output columns whose input column x - pad + kx lies in [0, w) */
+                    const int x0 = pad - kx > 0 ? pad - kx : 0;
+                    const int x1 = w + pad - kx < w ? w + pad - kx : w;
                     for (int y = 0; y < h; y++) {
                         const int iy = y - pad + ky;
                         if (iy < 0 || iy >= h)
                             continue;
                         const int32_t *src = in + ((size_t)ci * h + iy) * w;
-                        for (int x = 0; x < w; x++) {
-                            const int ix = x - pad + kx;
-                            if (ix >= 0 && ix < w)
-                                o[(size_t)y * w + x] += wv * src[ix];
-                        }
+                        int64_t *dst = o + (size_t)y * w;
+                        for (int x = x0; x < x1; x++)
+                            dst[x] += wv * src[x - pad + kx];
                     }
                 }
     }
