@@ -48,6 +48,7 @@ SETTINGS = {
     "scmc": [1, 2, 3, 4, 5, 6, 7, 8],
 }
 BUDGETS = [0.005, 0.01, 0.02, 0.05, 0.1]
+STRIP_WIDTH = 192  # pixels per frame of the progressive strips
 NAMES = {"scmc": "SCMC", "jpeg": "JPEG (libjpeg-turbo)", "webp": "WebP", "jp2": "JPEG 2000 (OpenJPEG)",
          "jxl": "JPEG XL", "avif": "AVIF (aom)"}
 
@@ -309,16 +310,50 @@ def plot(summary, out):
         plt.close(fig)
 
 
-def html(summary, out):
-    strips = sorted(glob.glob(os.path.join(out, "strip_*.png")),
-                    key=lambda f: (f.rsplit("_", 2)[0], int(f.rsplit("_", 1)[1][:-4])))
+def compose_strips(rows, args):
+    """One labelled picture per strip image: the original, then the quality-8 stream decoded after
+    each sub-layer (semantic, structure, signal groups), scaled to STRIP_WIDTH, each captioned with
+    the layer, the stream bytes so far and the PSNR. Returns the written files."""
+    from PIL import Image, ImageDraw
+    written = []
+    for name in sorted(args.strip_images):
+        stem = os.path.splitext(name)[0]
+        # the stream's order: bytes grow with every sub-layer
+        steps = sorted((r for r in rows if r["codec"] == "scmc-steps-q8" and r["image"] == name),
+                       key=lambda r: int(r["bytes"]))
+        frames = [(os.path.join(args.images, name), "original")]
+        for k, r in enumerate(steps, 1):
+            f = os.path.join(args.out, f"strip_{stem}_{k}.png")
+            frames.append((f, f"{r['setting']}: {int(r['bytes'])} B, {float(r['psnr']):.2f} dB"))
+        if len(frames) == 1 or not all(os.path.exists(f) for f, _ in frames):
+            continue
+        tiles = []
+        for f, label in frames:
+            im = Image.open(f).convert("RGB")
+            im = im.resize((STRIP_WIDTH, max(1, round(im.height * STRIP_WIDTH / im.width))), Image.LANCZOS)
+            tile = Image.new("RGB", (im.width, im.height + 16), "white")
+            tile.paste(im, (0, 0))
+            ImageDraw.Draw(tile).text((3, im.height + 2), label, fill="black")
+            tiles.append(tile)
+        cols = 6
+        th = max(t.height for t in tiles)
+        sheet = Image.new("RGB", (cols * STRIP_WIDTH, th * ((len(tiles) + cols - 1) // cols)), "white")
+        for i, t in enumerate(tiles):
+            sheet.paste(t, ((i % cols) * STRIP_WIDTH, (i // cols) * th))
+        path = os.path.join(args.out, f"progressive_{stem}.png")
+        sheet.save(path, optimize=True)
+        written.append(path)
+    return written
+
+
+def html(summary, out, sheets):
     rows = "".join(f"<tr><td>{NAMES.get(c, c)}</td><td>{_fmt(v['psnr'])}</td><td>{_fmt(v['msssim'])}</td></tr>"
                    for c, v in sorted(summary["bd_rate_percent"].items()))
     pts = "".join(f"<tr><td>{NAMES.get(p['codec'], p['codec'])}</td><td>{p['setting']}</td><td>{p['bpp']:.4f}</td>"
                   f"<td>{p['psnr']:.2f}</td><td>{p['msssim']:.4f}</td><td>{p.get('enc_s', float('nan')):.3f}</td>"
                   f"<td>{p.get('dec_s', float('nan')):.3f}</td></tr>"
                   for c in sorted(summary["curves"]) for p in summary["curves"][c])
-    imgs = "".join(f'<img src="{os.path.basename(s)}" width="256" title="{os.path.basename(s)}">' for s in strips)
+    imgs = "".join(f'<p><img src="{os.path.basename(f)}"></p>' for f in sheets)
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>SCMC rate-distortion report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style>
 </head><body><h1>SCMC rate-distortion report</h1>
@@ -326,19 +361,21 @@ def html(summary, out):
 negative is fewer bits for the same quality.</p>
 <img src="rd_psnr.png"> <img src="rd_msssim.png">
 <h2>BD-rate (%)</h2><table><tr><th>codec</th><th>PSNR</th><th>MS-SSIM</th></tr>{rows}</table>
-<h2>Progressive decodes (quality 8, one image per sub-layer)</h2><div>{imgs}</div>
+<h2>Progressive decodes (quality 8: the original, then the picture after each sub-layer)</h2><div>{imgs}</div>
 <h2>All settings</h2><table><tr><th>codec</th><th>setting</th><th>bpp</th><th>PSNR</th><th>MS-SSIM</th><th>enc s</th><th>dec s</th></tr>{pts}</table>
 </body></html>"""
     with open(os.path.join(out, "report.html"), "w") as f:
         f.write(page)
 
 
-def markdown(summary, args, n_images, path):
+def markdown(summary, args, n_images, path, sheets):
     """The summary as a Markdown page (docs/benchmarks-kodak.md is written by this, never by hand),
-    with the plots copied beside it."""
+    with the plots and progressive strips copied beside it."""
     d = os.path.dirname(os.path.abspath(path))
     for p in ("rd_psnr.png", "rd_msssim.png"):
         shutil.copy(os.path.join(args.out, p), os.path.join(d, "bench_" + p))
+    for f in sheets:
+        shutil.copy(f, os.path.join(d, "bench_" + os.path.basename(f)))
     lines = [f"# Rate-distortion on {os.path.basename(os.path.normpath(args.images))} ({n_images} images)", "",
              "Generated by `/usr/bin/python3 benches/scmc_bench.py " + " ".join(sys.argv[1:]) + "` on "
              + time.strftime("%Y-%m-%d") + "; do not edit by hand. Means over images; PSNR over RGB.", "",
@@ -347,6 +384,10 @@ def markdown(summary, args, n_images, path):
              "| codec | PSNR | MS-SSIM |", "|---|---|---|"]
     for c, v in sorted(summary["bd_rate_percent"].items()):
         lines.append(f"| {NAMES.get(c, c)} | {_fmt(v['psnr'])}% | {_fmt(v['msssim'])}% |")
+    if sheets:
+        lines += ["", "## Progressive decodes of the quality-8 stream", "",
+                  "The original, then the picture after each sub-layer, with the stream bytes so far.", ""]
+        lines += [f"![{os.path.basename(f)}](bench_{os.path.basename(f)})" for f in sheets]
     lines += ["", "## Every setting", "", "| codec | setting | bpp | PSNR (dB) | MS-SSIM | encode s | decode s | peak MiB (enc/dec) |",
               "|---|---|---|---|---|---|---|---|"]
     for c in sorted(summary["curves"]):
@@ -397,9 +438,10 @@ def main():
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     plot(summary, args.out)
-    html(summary, args.out)
+    sheets = compose_strips(rows, args)
+    html(summary, args.out, sheets)
     if args.markdown:
-        markdown(summary, args, len(images), args.markdown)
+        markdown(summary, args, len(images), args.markdown, sheets)
     print(f"{len(images)} images, {len(rows)} rows -> {args.out}/ (report.html)")
     for c, v in sorted(summary["bd_rate_percent"].items()):
         print(f"  BD-rate vs {args.anchor}: {c:12s} PSNR {_fmt(v['psnr'])}%  MS-SSIM {_fmt(v['msssim'])}%")

@@ -4,6 +4,7 @@ synthetic images (scmc and JPEG) that must produce every output.
 
   /usr/bin/python3 tests/bench/test_bench.py PATH/TO/scmc
 """
+import csv
 import json
 import math
 import os
@@ -59,6 +60,13 @@ class EndToEnd(unittest.TestCase):
             md = open(os.path.join(tmp, "r.md")).read()
             self.assertIn("## BD-rate against JPEG", md)
             self.assertTrue(os.path.exists(os.path.join(tmp, "bench_rd_psnr.png")))
+            # a progressive strip per strip image: the original and one frame per sub-layer
+            from PIL import Image
+            with open(os.path.join(out, "rows.csv")) as f:
+                nsteps = sum(r["codec"] == "scmc-steps-q8" and r["image"] == "s0.png" for r in csv.DictReader(f))
+            sheet = Image.open(os.path.join(tmp, "bench_progressive_s0.png"))
+            self.assertEqual(sheet.width, min(6, nsteps + 1) * 192)
+            self.assertIn("](bench_progressive_s1.png)", md)
             s = json.load(open(os.path.join(out, "summary.json")))
             self.assertEqual(len(s["curves"]["jpeg"]), 8)
             self.assertEqual(len(s["curves"]["scmc"]), 8)
