@@ -11,6 +11,15 @@
 
 #define ACT_MAX ((int64_t)1 << 30)
 
+/* The convolutions are integer-exact, so a vectorised clone gives the same sums as the scalar
+ * one: on x86-64, an AVX2 version (4 signed 32x32->64 products per instruction) is picked at
+ * load time where the CPU has it. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#define INT_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define INT_KERNEL
+#endif
+
 /* floor((v + 2^(s-1)) / 2^s) without relying on the sign behaviour of >>. */
 static int64_t round_shift(int64_t v, int s)
 {
@@ -27,7 +36,7 @@ static int32_t finish(int64_t acc, int shift, int relu)
 }
 
 /* Transposed conv, stride 2, pad k/2, output padding 1: (cin, h, w) -> (cout, 2h, 2w). */
-static int deconv2(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, int shift, int32_t *out)
+INT_KERNEL static int deconv2(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, int shift, int32_t *out)
 {
     const int k = l->k, pad = k / 2, ho = 2 * h, wo = 2 * w;
     int64_t *acc = malloc(sizeof(int64_t) * (size_t)l->cout * ho * wo);
@@ -41,7 +50,7 @@ static int deconv2(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, i
             int64_t *o = acc + (size_t)co * ho * wo;
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++) {
-                    const int64_t wv = l->weight[(((size_t)ci * l->cout + co) * k + ky) * k + kx];
+                    const int32_t wv = l->weight[(((size_t)ci * l->cout + co) * k + ky) * k + kx];
                     /* input columns whose output column 2 ix - pad + kx lies in [0, wo) */
                     const int last = wo - 1 + pad - kx; /* 2 ix <= last */
                     const int ix0 = kx < pad ? (pad - kx + 1) / 2 : 0;
@@ -53,7 +62,7 @@ static int deconv2(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, i
                         const int32_t *src = in + ((size_t)ci * h + iy) * w;
                         int64_t *dst = o + (size_t)y * wo;
                         for (int ix = ix0; ix < ix1; ix++)
-                            dst[2 * ix - pad + kx] += wv * src[ix];
+                            dst[2 * ix - pad + kx] += (int64_t)wv * src[ix];
                     }
                 }
         }
@@ -64,7 +73,7 @@ static int deconv2(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, i
 }
 
 /* Conv, stride 1, pad k/2, no activation: (cin, h, w) -> (cout, h, w) as int64 sums. */
-static int conv1(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, int64_t *acc)
+INT_KERNEL static int conv1(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, int64_t *acc)
 {
     const int k = l->k, pad = k / 2;
     for (int co = 0; co < l->cout; co++) {
@@ -74,7 +83,7 @@ static int conv1(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, int
         for (int ci = 0; ci < l->cin; ci++)
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++) {
-                    const int64_t wv = l->weight[(((size_t)co * l->cin + ci) * k + ky) * k + kx];
+                    const int32_t wv = l->weight[(((size_t)co * l->cin + ci) * k + ky) * k + kx];
                     /* output columns whose input column x - pad + kx lies in [0, w) */
                     const int x0 = pad - kx > 0 ? pad - kx : 0;
                     const int x1 = w + pad - kx < w ? w + pad - kx : w;
@@ -85,7 +94,7 @@ static int conv1(const ScmcIntConvLayer *l, const int32_t *in, int h, int w, int
                         const int32_t *src = in + ((size_t)ci * h + iy) * w;
                         int64_t *dst = o + (size_t)y * w;
                         for (int x = x0; x < x1; x++)
-                            dst[x] += wv * src[x - pad + kx];
+                            dst[x] += (int64_t)wv * src[x - pad + kx];
                     }
                 }
     }

@@ -1,6 +1,9 @@
 /* scmc: command-line front end of libscmc. */
 #include <errno.h>
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,8 +138,20 @@ void cli_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The networks allocate and free tens of MiB per layer. glibc serves such blocks with fresh
+ * mmap()s whose pages fault in one by one on every use (a fifth of a decode's time); one process
+ * codes one image, so keeping freed memory in the heap for reuse costs no peak memory. */
+static void keep_freed_memory(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_MAX, 0);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    keep_freed_memory();
     if (argc < 2) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;
