@@ -1,3 +1,5 @@
+
+
 /* Structure payload: header, sketch, sample values (bitstream-spec/structure.md), and the
  * encoder's choices: the sketch, and sample values fitted so that the decoder's diffusion lands
  * close to the image. */
@@ -205,10 +207,17 @@ static int sample_region(const ScmcStructure *st, const ScmcSample *s, int rad, 
     return tail;
 }
 
+/* Rounding offset of the sample quantizer: magnitudes below 0.9 steps become 0. The dead zone
+ * saves 2 % of the structure bytes on Kodak and even adds 0.06 dB, because the fit then settles
+ * on smaller corrections that overshoot less between samples (structure_stats, offsets 0.5 to
+ * -0.1 tried). Encoder-only: the decoder reads whatever values are coded. */
+#define QUANT_ROUNDING 0.1
+
 static int16_t quantize(double v, int qstep)
 {
     const int qmax = 255 / qstep + 1; /* what the decoder accepts */
-    long q = lround(v / qstep);
+    long q = (long)floor(fabs(v) / qstep + QUANT_ROUNDING);
+    q = v < 0 ? -q : q;
     return (int16_t)(q < -qmax ? -qmax : q > qmax ? qmax : q);
 }
 
