@@ -68,15 +68,19 @@ int main(int argc, char **argv)
             if (scmc_signal_decode_sublayer(&d, k, stream + c.layers[0].sub[k].offset, c.layers[0].sub[k].length))
                 return 2;
         /* the same container with a single sub-layer holding everything */
-        uint8_t dummy = 0;
-        const uint8_t *p[1] = { &dummy };
+        /* only the payload's size matters: its bytes are zeros, but the container copies them */
         size_t len[1] = { one_payload_size(&d) };
+        uint8_t *zeros = calloc(len[0] ? len[0] : 1, 1);
+        if (!zeros)
+            return 2;
+        const uint8_t *p[1] = { zeros };
         ScmcContainer one = c;
         one.layers[0].num_sublayers = 1;
         uint8_t *single;
         size_t single_size;
         if (scmc_container_write(&one, p, len, &single, &single_size))
             return 2;
+        free(zeros);
         free(single);
         printf("%s: progressive %zu bytes, one payload %zu bytes (+%.2f%%)\n", argv[i], size, single_size,
                100.0 * ((double)size / (double)single_size - 1));
