@@ -10,6 +10,8 @@
 
 typedef struct Progressive {
     const char *prefix;
+    int prefix_len;   /* the prefix without its image extension, if it had one */
+    const char *ext;  /* ".png" unless the prefix ended with another output type */
     int quiet;
     int failed;
 } Progressive;
@@ -20,7 +22,7 @@ static int on_refinement(void *opaque, const ScmcRefinement *r)
     if (!p->prefix)
         return 0;
     char path[4096], err[512];
-    snprintf(path, sizeof(path), "%s-%d.png", p->prefix, r->step);
+    snprintf(path, sizeof(path), "%.*s-%d%s", p->prefix_len, p->prefix, r->step, p->ext);
     const ScmcImage img = { r->width, r->height, (uint8_t *)r->rgb };
     if (scmc_image_write(path, &img, err, sizeof(err))) {
         cli_error("%s", err);
@@ -30,6 +32,18 @@ static int on_refinement(void *opaque, const ScmcRefinement *r)
     if (!p->quiet)
         fprintf(stderr, "%s: step %d, %s sub-layer %d\n", path, r->step, scmc_layer_name(r->layer), r->sublayer + 1);
     return 0;
+}
+
+/* The image type an output path asks for, by its extension; NULL for none we write. */
+static const char *output_extension(const char *path)
+{
+    static const char *const known[] = { ".png", ".webp", ".ppm", ".pnm" };
+    const char *dot = strrchr(path, '.');
+    if (dot && !strchr(dot, '/'))
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            if (!strcasecmp(dot, known[i]))
+                return dot;
+    return NULL;
 }
 
 /* Sub-layers up to and including the last layer of type <= up_to. */
@@ -54,7 +68,7 @@ int cli_decode(int argc, char **argv)
     ScmcDecoderSettings s;
     scmc_decoder_default_settings(&s);
     const char *out_path = NULL;
-    Progressive prog = { NULL, 0, 0 };
+    Progressive prog = { NULL, 0, ".png", 0, 0 };
     int strict = 0, verbose = 0, up_to = 0, c;
     long steps = 0, v;
     optind = 1;
@@ -86,12 +100,15 @@ int cli_decode(int argc, char **argv)
         cli_error("--up-to and --steps exclude each other");
         return EXIT_USAGE;
     }
-    if (out_path) { /* refuse an unknown output type before decoding */
-        const char *dot = strrchr(out_path, '.');
-        if (!dot || (strcasecmp(dot, ".png") && strcasecmp(dot, ".webp") && strcasecmp(dot, ".ppm") && strcasecmp(dot, ".pnm"))) {
-            cli_error("%s: unknown output image type (use .png, .webp or .ppm)", out_path);
-            return EXIT_USAGE;
-        }
+    if (out_path && !output_extension(out_path)) { /* refuse an unknown output type before decoding */
+        cli_error("%s: unknown output image type (use .png, .webp or .ppm)", out_path);
+        return EXIT_USAGE;
+    }
+    if (prog.prefix) { /* "steps.ppm" writes steps-1.ppm, steps-2.ppm, ...; a bare prefix writes PNG */
+        const char *ext = output_extension(prog.prefix);
+        prog.prefix_len = (int)(ext ? (size_t)(ext - prog.prefix) : strlen(prog.prefix));
+        if (ext)
+            prog.ext = ext;
     }
     const char *in_path = argv[optind];
     uint8_t *data;

@@ -33,6 +33,7 @@ static const char usage_text[] =
     "      --up-to LAYER           stop after LAYER (semantic, structure or signal)\n"
     "      --steps K               stop after K sub-layers (default: all)\n"
     "      --progressive PREFIX    also write PREFIX-1.png, PREFIX-2.png, ... one per sub-layer\n"
+    "                              (PREFIX.ppm or .webp: PREFIX-1.ppm, ... in that type)\n"
     "      --strict                exit 2 when the stream is truncated or damaged (default: warn)\n"
     "      --threads N             worker threads, 1..256 (default 1)\n"
     "      --backend B             auto, c, blas or torch (default auto)\n"

@@ -70,6 +70,11 @@ expect 0 "compare same" -- "$SCMC" compare "$T/in.ppm" "$T/in.ppm"
 has "$T/out" "PSNR inf dB"
 expect 0 "decode progressive" -- "$SCMC" decode "$T/a.scmc" --progressive "$T/step"
 if [ -s "$T/step-1.png" ]; then ok; else bad "progressive output step-1.png"; fi
+# a prefix with an image extension picks the steps' type; the last step is the plain decode
+expect 0 "decode progressive ppm" -- "$SCMC" decode "$T/a.scmc" --progressive "$T/pstep.ppm" -o "$T/full.ppm" -q
+n=$(ls "$T"/pstep-*.ppm 2>/dev/null | wc -l)
+if [ "$n" -ge 2 ] && [ ! -e "$T/pstep.ppm-1.png" ] && head -c 2 "$T/pstep-1.ppm" | grep -q P6 &&
+    cmp -s "$T/pstep-$n.ppm" "$T/full.ppm"; then ok; else bad "progressive ppm steps ($n files)"; fi
 expect 0 "decode webp" -- "$SCMC" decode "$T/a.scmc" -o "$T/a.webp" --up-to semantic -q
 if [ -s "$T/a.webp" ] && [ ! -s "$T/err" ]; then ok; else bad "quiet webp decode"; fi
 expect 0 "decode ppm steps" -- "$SCMC" decode "$T/a.scmc" -o "$T/a.ppm" --steps 1
