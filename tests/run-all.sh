@@ -35,7 +35,7 @@ run_suite build-notorch --suite unit --suite cli
 
 echo "== sanitizer build (address, undefined)"
 if [ ! -d build-asan ]; then
-    meson setup build-asan --werror -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
+    meson setup build-asan --werror -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
 fi
 ninja -C build-asan >/dev/null || { ninja -C build-asan; exit 1; }
 SCMC_SKIP_SLOW_TESTS=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 run_suite build-asan --suite unit --suite fuzz
