@@ -3,12 +3,15 @@
 
     /usr/bin/python3 benches/structure_kodak.py [--scmc build/scmc] [--kodak ../shared/data/kodak]
         [--detail 3] [--limit N] [--images kodim04,...] [--strip kodim04,kodim23 --strip-dir docs]
+        [--markdown docs/structure.md [--stats build/structure_stats]]
 
 For each image: `scmc encode --layers semantic,structure` (the whole stream: container header,
 semantic and structure payloads), decoded to base1; then OpenJPEG with `-r` set to hit the same
 byte count and AVIF (aom, speed 6) at the finest quantizer whose file is not larger. Prints a
 Markdown table of bytes, bpp, PSNR and MS-SSIM (measured by `scmc compare`) and the means, and
 with --strip writes original | semantic | structure strips (at half size) for the named images.
+--markdown puts the table into that page (between `<!-- structure_kodak:begin/end -->`) and, with
+--stats, the sketch coder's per-image output of structure_stats (`<!-- structure_stats:... -->`).
 """
 import argparse
 import json
@@ -18,6 +21,9 @@ import sys
 import tempfile
 
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from md_block import write_block  # noqa: E402
 
 
 def run(cmd):
@@ -86,6 +92,8 @@ def main():
     ap.add_argument("--images", default="", help="comma-separated names (kodim04,...) instead of all")
     ap.add_argument("--strip", default="")
     ap.add_argument("--strip-dir", default="docs")
+    ap.add_argument("--markdown", default="", help="page whose structure_kodak block gets the table")
+    ap.add_argument("--stats", default="", help="structure_stats binary: its output goes to --markdown too")
     args = ap.parse_args()
     if not os.path.isdir(args.kodak):
         sys.exit(f"structure_kodak: no Kodak images at {args.kodak}")
@@ -125,17 +133,24 @@ def main():
                 out = os.path.join(args.strip_dir, f"structure_strip_{stem}.png")
                 strip([src, base0, base1], ["original", f"semantic: {sem_bytes} B, {p0:.2f} dB",
                                             f"+ structure: {nbytes} B, {p1:.2f} dB"], out)
-    print("| image | scmc bytes | bpp | semantic PSNR | structure PSNR | MS-SSIM | JPEG 2000 bytes | PSNR | "
-          "MS-SSIM | AVIF bytes | PSNR | MS-SSIM |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['name']} | {r['bytes']} | {r['bpp']:.4f} | {r['psnr0']:.2f} | {r['psnr']:.2f} | {r['ms']:.4f} | "
-              f"{r['jbytes']} | {r['jpsnr']:.2f} | {r['jms']:.4f} | {r['abytes']} | {r['apsnr']:.2f} | {r['ams']:.4f} |")
     n = len(rows)
     mean = {k: sum(r[k] for r in rows) / n for k in rows[0] if k != "name"}
-    print(f"| **mean of {n}** | {mean['bytes']:.1f} | {mean['bpp']:.4f} | {mean['psnr0']:.2f} | {mean['psnr']:.2f} | "
-          f"{mean['ms']:.4f} | {mean['jbytes']:.1f} | {mean['jpsnr']:.2f} | {mean['jms']:.4f} | {mean['abytes']:.1f} | "
-          f"{mean['apsnr']:.2f} | {mean['ams']:.4f} |")
+    lines = ["| image | scmc bytes | bpp | semantic PSNR | structure PSNR | MS-SSIM | JPEG 2000 bytes | PSNR | "
+             "MS-SSIM | AVIF bytes | PSNR | MS-SSIM |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['bytes']} | {r['bpp']:.4f} | {r['psnr0']:.2f} | {r['psnr']:.2f} | "
+                     f"{r['ms']:.4f} | {r['jbytes']} | {r['jpsnr']:.2f} | {r['jms']:.4f} | {r['abytes']} | "
+                     f"{r['apsnr']:.2f} | {r['ams']:.4f} |")
+    lines.append(f"| **mean of {n}** | {mean['bytes']:.1f} | {mean['bpp']:.4f} | {mean['psnr0']:.2f} | "
+                 f"{mean['psnr']:.2f} | {mean['ms']:.4f} | {mean['jbytes']:.1f} | {mean['jpsnr']:.2f} | "
+                 f"{mean['jms']:.4f} | {mean['abytes']:.1f} | {mean['apsnr']:.2f} | {mean['ams']:.4f} |")
+    table = "\n".join(lines)
+    print(table)
+    if args.markdown:
+        write_block(args.markdown, "structure_kodak", table)
+        if args.stats:
+            out = run([args.stats, "--detail", str(args.detail), *[os.path.join(args.kodak, nm) for nm in names]])
+            write_block(args.markdown, "structure_stats", "```\n" + out.rstrip("\n") + "\n```")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BENCHES = os.path.join(HERE, "..", "..", "benches")
 sys.path.insert(0, BENCHES)
 from bdrate import bd_rate  # noqa: E402
+from md_block import replace_block  # noqa: E402
 
 SCMC = None
 CURVE = [(0.1, 26.0), (0.25, 28.9), (0.5, 31.7), (1.0, 34.8), (2.0, 38.1)]
@@ -38,6 +39,21 @@ class BdRate(unittest.TestCase):
     def test_no_overlap_or_too_few_points(self):
         self.assertIsNone(bd_rate(CURVE, [(r, q + 50) for r, q in CURVE]))
         self.assertIsNone(bd_rate(CURVE, CURVE[:3]))
+
+
+class MarkdownBlock(unittest.TestCase):
+    PAGE = "# Page\nprose\n<!-- t:begin -->\nold 1\nold 2\n<!-- t:end -->\nmore prose\n"
+
+    def test_replaces_only_the_block(self):
+        new = replace_block(self.PAGE, "t", "| a |\n| b |\n")
+        self.assertEqual(new, "# Page\nprose\n<!-- t:begin -->\n| a |\n| b |\n<!-- t:end -->\nmore prose\n")
+        self.assertEqual(replace_block(new, "t", "old 1\nold 2"), self.PAGE)
+
+    def test_missing_markers_fail(self):
+        with self.assertRaises(ValueError):
+            replace_block(self.PAGE, "other", "x")
+        with self.assertRaises(ValueError):
+            replace_block("<!-- t:begin -->\nno end\n", "t", "x")
 
 
 class EndToEnd(unittest.TestCase):
