@@ -3,7 +3,7 @@
  * and base1 (semantic + structure). Parameters default to a detail level and can be overridden
  * one by one, which is how the levels were tuned.
  *   structure_stats [--detail N] [--scale S] [--lattice L] [--side D] [--q Q] [--density F]
- *                   [--min-fragment N] [--refine N] [--sketch-dir DIR] IMAGE... */
+ *                   [--min-fragment N] [--refine N] [--split MSE] [--sketch-dir DIR] IMAGE... */
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 {
     ScmcStructureParams p;
     scmc_structure_params(SCMC_STRUCTURE_DETAIL_DEFAULT, &p);
-    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1 };
+    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0 };
     const char *sketch_dir = NULL;
     int n = 0;
     double s_bytes = 0, s_sketch = 0, s_png = 0, s_edges = 0, s_samples = 0, s_bpp = 0;
@@ -127,6 +127,8 @@ int main(int argc, char **argv)
                 over.min_fragment = atoi(v);
             else if (!strcmp(a, "--refine"))
                 over.refine_passes = atoi(v);
+            else if (!strcmp(a, "--split"))
+                over.split_mse = atof(v);
             else if (!strcmp(a, "--sketch-dir"))
                 sketch_dir = v;
             else {
@@ -144,6 +146,7 @@ int main(int argc, char **argv)
         if (over.edge_density >= 0) q.edge_density = over.edge_density;
         if (over.min_fragment >= 0) q.min_fragment = over.min_fragment;
         if (over.refine_passes >= 0) q.refine_passes = over.refine_passes;
+        if (over.split_mse >= 0) q.split_mse = over.split_mse;
 
         ScmcImage img, base0, base1;
         char err[256];

@@ -1,8 +1,9 @@
 /* Where the structure layer samples its colour corrections, and how it codes them.
  *
- * Two kinds of points: a regular lattice, which corrects the broad areas base0 got wrong, and
- * points beside the edges, on both sides, which give the diffusion the two colours an edge
- * separates. Positions follow from the sketch alone (nothing is sent for them); values are
+ * Two kinds of points: a lattice, which corrects the broad areas base0 got wrong (one point per
+ * cell, four in the cells the encoder split), and points beside the edges, on both sides, which
+ * give the diffusion the two colours an edge separates. Positions follow from the sketch and the
+ * split flags alone (nothing else is sent for them); values are
  * predicted from points already coded and the prediction error is coded with adaptive binary
  * models. */
 #include <stdlib.h>
@@ -11,17 +12,26 @@
 #include "scmc/scmc.h"
 #include "structure_internal.h"
 
-/* Lattice point (i, j) of a grid: the centre of its lattice cell, kept inside the grid. */
-static void lattice_dims(const ScmcStructure *st, int *nx, int *ny)
+void scmc_structure_lattice_dims(const ScmcStructure *st, int *nx, int *ny)
 {
     *nx = (st->gw + st->lattice - 1) / st->lattice;
     *ny = (st->gh + st->lattice - 1) / st->lattice;
 }
 
-static int lattice_coord(int i, int spacing, int size)
+/* The lattice is handled on a grid of half cells ("slots", 2nx x 2ny): an unsplit cell's one
+ * point (its centre) fills its four slots, a split cell puts one point at each slot's centre.
+ * Slot coordinate along one axis, kept inside the grid: */
+static int slot_coord(int fi, int spacing, int size, int split)
 {
-    const int c = i * spacing + spacing / 2;
+    const int cell = fi / 2;
+    const int c = split ? cell * spacing + (fi & 1 ? (3 * spacing) / 4 : spacing / 4) : cell * spacing + spacing / 2;
     return c < size ? c : size - 1;
+}
+
+/* The slot of a grid coordinate along one axis. */
+static int slot_of(int x, int spacing)
+{
+    return (2 * x) / spacing;
 }
 
 int scmc_structure_place_samples(ScmcStructure *st)
@@ -29,10 +39,10 @@ int scmc_structure_place_samples(ScmcStructure *st)
     const int gw = st->gw, gh = st->gh;
     const size_t n = (size_t)gw * gh;
     int nx, ny;
-    lattice_dims(st, &nx, &ny);
+    scmc_structure_lattice_dims(st, &nx, &ny);
     /* taken[p]: 0 free, 1 lattice point, 2 + key a side point */
     uint8_t *taken = calloc(n, 1);
-    size_t cap = (size_t)nx * ny + 64;
+    size_t cap = (size_t)4 * nx * ny + 64;
     ScmcSample *s = malloc(cap * sizeof(*s));
     if (!taken || !s) {
         free(taken);
@@ -40,14 +50,18 @@ int scmc_structure_place_samples(ScmcStructure *st)
         return SCMC_ERR_NOMEM;
     }
     int count = 0;
-    for (int j = 0; j < ny; j++)
-        for (int i = 0; i < nx; i++) {
-            const int x = lattice_coord(i, st->lattice, gw), y = lattice_coord(j, st->lattice, gh);
+    /* lattice points in slot raster order; an unsplit cell's point comes at its first slot */
+    for (int fj = 0; fj < 2 * ny; fj++)
+        for (int fi = 0; fi < 2 * nx; fi++) {
+            const int split = st->split && st->split[(fj / 2) * nx + fi / 2];
+            if (!split && ((fi | fj) & 1))
+                continue;
+            const int x = slot_coord(fi, st->lattice, gw, split), y = slot_coord(fj, st->lattice, gh, split);
             const size_t p = (size_t)y * gw + x;
             if (st->edges[p] || taken[p])
                 continue;
             taken[p] = 1;
-            s[count++] = (ScmcSample){ .x = x, .y = y, .kind = SAMPLE_LATTICE };
+            s[count++] = (ScmcSample){ .x = x, .y = y, .kind = SAMPLE_LATTICE, .slot = fj * 2 * nx + fi };
         }
     /* Side points: non-edge pixels touching an edge (4-way), keyed by the first edge neighbour in
      * the order up, down, left, right, so that the two sides of a curve get different keys. A
@@ -104,12 +118,13 @@ int scmc_structure_place_samples(ScmcStructure *st)
     return SCMC_OK;
 }
 
-/* LOCO-I's median edge detector over the lattice neighbours that exist. */
-static int predict_lattice(const ScmcSample *s, const int32_t *lat, int nx, int i, int j, int c)
+/* LOCO-I's median edge detector over the lattice neighbours that exist, on the slot grid (sx
+ * slots across): left, up and up-left slots, each the point that fills it. */
+static int predict_lattice(const ScmcSample *s, const int32_t *lat, int sx, int i, int j, int c)
 {
-    const int32_t il = i > 0 ? lat[j * nx + i - 1] : -1;
-    const int32_t iu = j > 0 ? lat[(j - 1) * nx + i] : -1;
-    const int32_t iul = i > 0 && j > 0 ? lat[(j - 1) * nx + i - 1] : -1;
+    const int32_t il = i > 0 ? lat[j * sx + i - 1] : -1;
+    const int32_t iu = j > 0 ? lat[(j - 1) * sx + i] : -1;
+    const int32_t iul = i > 0 && j > 0 ? lat[(j - 1) * sx + i - 1] : -1;
     if (il >= 0 && iu >= 0) {
         const int a = s[il].q[c], b = s[iu].q[c];
         if (iul < 0)
@@ -214,8 +229,9 @@ int scmc_structure_code_samples(ScmcStructure *st, ScmcRangeEncoder *e, ScmcRang
 {
     const size_t n = (size_t)st->gw * st->gh;
     int nx, ny;
-    lattice_dims(st, &nx, &ny);
-    int32_t *lat = malloc((size_t)nx * ny * sizeof(*lat));
+    scmc_structure_lattice_dims(st, &nx, &ny);
+    const int sx = 2 * nx, sy = 2 * ny;
+    int32_t *lat = malloc((size_t)sx * sy * sizeof(*lat)); /* the lattice point filling each slot */
     int32_t *side_at = malloc(n * sizeof(*side_at));
     ValueModels *m = malloc(sizeof(*m));
     int r = SCMC_OK;
@@ -223,16 +239,25 @@ int scmc_structure_code_samples(ScmcStructure *st, ScmcRangeEncoder *e, ScmcRang
         r = SCMC_ERR_NOMEM;
         goto done;
     }
-    for (size_t i = 0; i < (size_t)nx * ny; i++)
+    for (size_t i = 0; i < (size_t)sx * sy; i++)
         lat[i] = -1;
     for (size_t i = 0; i < n; i++)
         side_at[i] = -1;
     for (int k = 0; k < st->nsamples; k++) {
         const ScmcSample *s = &st->samples[k];
-        if (s->kind == SAMPLE_LATTICE)
-            lat[(s->y / st->lattice) * nx + s->x / st->lattice] = k;
-        else
+        if (s->kind == SAMPLE_SIDE) {
             side_at[(size_t)s->y * st->gw + s->x] = k;
+            continue;
+        }
+        /* by the slot it was placed for (a clipped point's coordinates may name another) */
+        const int fi = s->slot % sx, fj = s->slot / sx;
+        if (st->split && st->split[(fj / 2) * nx + fi / 2]) {
+            lat[s->slot] = k;
+        } else {
+            for (int dj = 0; dj < 2; dj++)
+                for (int di = 0; di < 2; di++)
+                    lat[(fj + dj) * sx + fi + di] = k;
+        }
     }
     memset(m, 0, sizeof(*m));
     for (int c = 0; c < 3; c++)
@@ -249,13 +274,13 @@ int scmc_structure_code_samples(ScmcStructure *st, ScmcRangeEncoder *e, ScmcRang
         int32_t ref = -1;
         if (s->kind == SAMPLE_SIDE) {
             ref = nearest_side(st, side_at, k);
-            if (ref < 0) /* else the lattice point of its cell, when there is one */
-                ref = lat[(s->y / st->lattice) * nx + s->x / st->lattice];
+            if (ref < 0) /* else the lattice point of its slot, when there is one */
+                ref = lat[slot_of(s->y, st->lattice) * sx + slot_of(s->x, st->lattice)];
         }
         for (int c = 0; c < 3; c++) {
             int pred;
-            if (s->kind == SAMPLE_LATTICE)
-                pred = predict_lattice(st->samples, lat, nx, s->x / st->lattice, s->y / st->lattice, c);
+            if (s->kind == SAMPLE_LATTICE) /* at its slot: every neighbour slot is coded before it */
+                pred = predict_lattice(st->samples, lat, sx, s->slot % sx, s->slot / sx, c);
             else
                 pred = ref >= 0 ? st->samples[ref].q[c] : 0;
             const int qmax = 255 / scmc_structure_step(st, c) + 1;

@@ -12,8 +12,9 @@
 #include "structure_internal.h"
 
 /* The layer has no trained model; its identifier names the version of the payload syntax and of
- * the rebuild ("STR1"), so a decoder never pairs a stream with a different rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545231u
+ * the rebuild ("STR2": split lattice cells), so a decoder never pairs a stream with a different
+ * rebuild. */
+#define STRUCTURE_MODEL_ID 0x53545232u
 
 uint32_t scmc_structure_model_id(void)
 {
@@ -23,14 +24,15 @@ uint32_t scmc_structure_model_id(void)
 void scmc_structure_params(int detail, ScmcStructureParams *p)
 {
     static const ScmcStructureParams levels[5] = {
-        /* scale, lattice, side, q, chroma q, density, min fragment, refine. Levels 2-4 come from
-         * a sweep on Kodak (benches/structure_stats): a denser lattice with a coarser luma step and
-         * sparser side points buys more PSNR per byte than the reverse; chroma steps pay. */
-        { 3, 4, 3, 16, 20, 0.05, 4, 2 },
-        { 2, 6, 12, 20, 18, 0.035, 6, 2 },
-        { 2, 6, 12, 20, 14, 0.05, 6, 2 },
-        { 2, 4, 6, 12, 16, 0.07, 6, 2 },
-        { 1, 8, 4, 10, 12, 0.04, 10, 2 },
+        /* scale, lattice, side, q, chroma q, density, min fragment, refine, split. Levels 2-4 come
+         * from sweeps on Kodak (benches/structure_stats): sparser side points and chroma steps
+         * that pay; then a coarse lattice whose badly served cells split (a regular lattice of
+         * half the spacing spends the same samples on flat sky as on a face). */
+        { 3, 4, 3, 16, 20, 0.05, 4, 2, 0 },
+        { 2, 12, 12, 16, 18, 0.035, 6, 2, 100 },
+        { 2, 12, 12, 16, 14, 0.05, 6, 2, 100 },
+        { 2, 8, 6, 12, 16, 0.07, 6, 2, 100 },
+        { 1, 8, 4, 10, 12, 0.04, 10, 2, 0 },
     };
     if (detail < SCMC_STRUCTURE_DETAIL_MIN)
         detail = SCMC_STRUCTURE_DETAIL_MIN;
@@ -62,6 +64,7 @@ void scmc_structure_free(ScmcStructure *st)
     if (!st)
         return;
     free(st->edges);
+    free(st->split);
     free(st->samples);
     free(st);
 }
@@ -85,6 +88,25 @@ int scmc_structure_num_samples(const ScmcStructure *st)
 #define BITS_SIDE 4
 #define BITS_QSTEP 6
 
+/* The split flags of the lattice cells, raster order, one adaptive model per count of split
+ * neighbours (left, up): splits cluster in the busy parts of an image. Exactly one of e, d. */
+static void code_splits(ScmcStructure *st, ScmcRangeEncoder *e, ScmcRangeDecoder *d)
+{
+    int nx, ny;
+    scmc_structure_lattice_dims(st, &nx, &ny);
+    ScmcBitModel m[3];
+    for (int i = 0; i < 3; i++)
+        scmc_bit_model_init(&m[i]);
+    for (int j = 0; j < ny; j++)
+        for (int i = 0; i < nx; i++) {
+            const int ctx = (i > 0 && st->split[j * nx + i - 1]) + (j > 0 && st->split[(j - 1) * nx + i]);
+            if (e)
+                scmc_renc_bit(e, &m[ctx], st->split[j * nx + i]);
+            else
+                st->split[j * nx + i] = (uint8_t)scmc_rdec_bit(d, &m[ctx]);
+        }
+}
+
 static int code_payload(ScmcStructure *st, ScmcRangeEncoder *e, uint8_t **payload, size_t *size)
 {
     scmc_renc_bypass(e, (uint32_t)st->scale_log2, BITS_SCALE);
@@ -92,7 +114,10 @@ static int code_payload(ScmcStructure *st, ScmcRangeEncoder *e, uint8_t **payloa
     scmc_renc_bypass(e, (uint32_t)st->side_spacing, BITS_SIDE);
     scmc_renc_bypass(e, (uint32_t)(st->qstep - 1), BITS_QSTEP);
     scmc_renc_bypass(e, (uint32_t)(st->chroma_qstep - 1), BITS_QSTEP);
+    scmc_renc_bypass(e, st->split != NULL, 1);
     scmc_sketch_encode(e, st->edges, st->gw, st->gh);
+    if (st->split)
+        code_splits(st, e, NULL);
     int r = scmc_structure_code_samples(st, e, NULL);
     if (r)
         return r;
@@ -110,6 +135,7 @@ int scmc_structure_parse(const uint8_t *payload, size_t size, int width, int hei
     const int side = (int)scmc_rdec_bypass(&d, BITS_SIDE);
     const int qstep = (int)scmc_rdec_bypass(&d, BITS_QSTEP) + 1;
     const int chroma_qstep = (int)scmc_rdec_bypass(&d, BITS_QSTEP) + 1;
+    const int has_split = (int)scmc_rdec_bypass(&d, 1);
     if (side < 1)
         return SCMC_ERR_CORRUPT;
     ScmcStructure *st = structure_new(width, height, scale_log2);
@@ -122,6 +148,14 @@ int scmc_structure_parse(const uint8_t *payload, size_t size, int width, int hei
     int r = scmc_sketch_decode(&d, st->edges, st->gw, st->gh);
     if (!r && scmc_rdec_overrun(&d))
         r = SCMC_ERR_CORRUPT;
+    if (!r && has_split) {
+        int nx, ny;
+        scmc_structure_lattice_dims(st, &nx, &ny);
+        if (!(st->split = calloc((size_t)nx * ny, 1)))
+            r = SCMC_ERR_NOMEM;
+        else
+            code_splits(st, NULL, &d);
+    }
     if (!r)
         r = scmc_structure_place_samples(st);
     if (!r)
@@ -240,7 +274,13 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
                       const float *res)
 {
     const size_t n = (size_t)st->gw * st->gh;
-    const int lat_rad = st->lattice / 3 > 1 ? st->lattice / 3 : 1; /* side samples use 1 */
+    /* lattice samples average over a third of their spacing (split cells: of half of it), side
+     * samples over their 8 neighbours */
+    int nx, ny;
+    scmc_structure_lattice_dims(st, &nx, &ny);
+    const int lat_rad = st->lattice / 3 > 1 ? st->lattice / 3 : 1;
+    const int split_rad = st->lattice / 6 > 1 ? st->lattice / 6 : 1;
+#define RADIUS(s) ((s)->kind == SAMPLE_SIDE ? 1 : st->split && st->split[(s)->slot / (4 * nx) * nx + (s)->slot % (2 * nx) / 2] ? split_rad : lat_rad)
     const int ns = st->nsamples;
     int32_t *list = malloc((size_t)(2 * lat_rad + 1) * (2 * lat_rad + 1) * sizeof(int32_t));
     uint8_t *seen = malloc((size_t)(2 * lat_rad + 1) * (2 * lat_rad + 1));
@@ -253,7 +293,7 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
         goto done;
     for (int k = 0; k < ns; k++) {
         ScmcSample *s = &st->samples[k];
-        const int cnt = sample_region(st, s, s->kind == SAMPLE_LATTICE ? lat_rad : 1, list, seen);
+        const int cnt = sample_region(st, s, RADIUS(s), list, seen);
         for (int c = 0; c < 3; c++) {
             double m = 0;
             for (int i = 0; i < cnt; i++)
@@ -283,7 +323,7 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
             break;
         for (int k = 0; k < ns; k++) {
             ScmcSample *s = &st->samples[k];
-            const int cnt = sample_region(st, s, s->kind == SAMPLE_LATTICE ? lat_rad : 1, list, seen);
+            const int cnt = sample_region(st, s, RADIUS(s), list, seen);
             for (int c = 0; c < 3; c++) {
                 double err = 0;
                 for (int i = 0; i < cnt; i++)
@@ -296,6 +336,7 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
     }
     for (int k = 0; k < ns; k++)
         memcpy(st->samples[k].q, &best[k * 3], sizeof(st->samples[k].q));
+#undef RADIUS
     r = SCMC_OK;
 done:
     free(list);
@@ -306,11 +347,58 @@ done:
     return r;
 }
 
+/* Marks the lattice cells where the fitted correction field stays further than split_mse (mean
+ * squared error per grid pixel, Y + Co + Cg) from the grid means of img - base0: the error more
+ * samples can remove (texture inside a grid pixel they cannot). Returns how many (st->split
+ * allocated when any). */
+static int choose_splits(ScmcStructure *st, const float *res, double split_mse, int *count)
+{
+    int nx, ny;
+    scmc_structure_lattice_dims(st, &nx, &ny);
+    const size_t n = (size_t)st->gw * st->gh;
+    int32_t *field = malloc(n * 3 * sizeof(int32_t));
+    double *sse = calloc((size_t)nx * ny, sizeof(double));
+    int *cnt = calloc((size_t)nx * ny, sizeof(int));
+    uint8_t *split = calloc((size_t)nx * ny, 1);
+    int r = SCMC_ERR_NOMEM;
+    *count = 0;
+    if (!field || !sse || !cnt || !split)
+        goto done;
+    if ((r = scmc_structure_field(st, field)))
+        goto done;
+    for (int y = 0; y < st->gh; y++)
+        for (int x = 0; x < st->gw; x++) {
+            const size_t p = (size_t)y * st->gw + x, cell = (size_t)(y / st->lattice) * nx + x / st->lattice;
+            if (st->edges[p])
+                continue;
+            for (int c = 0; c < 3; c++) {
+                const double d = res[c * n + p] - (double)(field[c * n + p] - FIELD_BIAS) / (1 << FIELD_FRAC);
+                sse[cell] += d * d;
+            }
+            cnt[cell]++;
+        }
+    for (int i = 0; i < nx * ny; i++)
+        if (cnt[i] && sse[i] > split_mse * cnt[i]) {
+            split[i] = 1;
+            ++*count;
+        }
+    if (*count) {
+        st->split = split;
+        split = NULL;
+    }
+done:
+    free(field);
+    free(sse);
+    free(cnt);
+    free(split);
+    return r;
+}
+
 static int check_params(const ScmcStructureParams *p)
 {
     if (p->scale_log2 < 0 || p->scale_log2 > 3 || p->lattice < 2 || p->lattice > 65 || p->side_spacing < 1 ||
         p->side_spacing > 15 || p->qstep < 1 || p->qstep > 64 || p->chroma_qstep < 1 || p->chroma_qstep > 64 || p->edge_density < 0 || p->edge_density > 1 ||
-        p->refine_passes < 0)
+        p->refine_passes < 0 || !(p->split_mse >= 0))
         return SCMC_ERR_INVALID_ARG;
     return SCMC_OK;
 }
@@ -338,6 +426,15 @@ int scmc_structure_encode(const ScmcImage *img, const ScmcImage *base0, const Sc
         r = scmc_structure_place_samples(st);
     if (!r)
         r = fit_values(st, p, img, base0, res);
+    if (!r && p->split_mse > 0) { /* a second fit, with the badly served cells split */
+        int nsplit;
+        r = choose_splits(st, res, p->split_mse, &nsplit);
+        if (!r && nsplit) {
+            r = scmc_structure_place_samples(st);
+            if (!r)
+                r = fit_values(st, p, img, base0, res);
+        }
+    }
     if (!r) {
         ScmcRangeEncoder e;
         scmc_renc_init(&e);

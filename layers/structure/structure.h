@@ -24,6 +24,8 @@ typedef struct ScmcStructureParams {
     double edge_density; /* fraction of grid pixels the sketch may use */
     int min_fragment;    /* edge fragments shorter than this (pixels) are dropped */
     int refine_passes;   /* encoder-side passes fitting sample values to the rebuild */
+    double split_mse;    /* lattice cells whose correction field stays further than this (MSE per
+                          * grid pixel, Y + Co + Cg) from the image are split into four; 0: none */
 } ScmcStructureParams;
 
 /* The parameters of a detail level (1..5). */

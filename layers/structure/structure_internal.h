@@ -16,6 +16,7 @@ typedef struct ScmcSample {
     int32_t x, y;   /* grid position */
     uint8_t kind;   /* SAMPLE_LATTICE or SAMPLE_SIDE */
     uint8_t key;    /* side samples: direction of the edge beside it (0 up, 1 down, 2 left, 3 right) */
+    int32_t slot;   /* lattice samples: the half-cell slot (raster index) it was placed for */
     int16_t q[3];   /* quantized Y, Co, Cg correction */
 } ScmcSample;
 
@@ -24,8 +25,10 @@ struct ScmcStructure {
     int scale_log2, gw, gh;
     int lattice, side_spacing, qstep, chroma_qstep;
     uint8_t *edges;        /* gw * gh, 0/1 */
+    uint8_t *split;        /* per lattice cell (raster order), 1: sampled at its four quadrant
+                            * centres instead of its centre; NULL when no cell is split */
     int nsamples;
-    ScmcSample *samples;   /* in coding order: lattice points in raster order, then side points */
+    ScmcSample *samples;   /* in coding order: lattice points in slot raster order, then side points */
 };
 
 static inline int scmc_structure_step(const ScmcStructure *st, int channel)
@@ -33,8 +36,11 @@ static inline int scmc_structure_step(const ScmcStructure *st, int channel)
     return channel == SAMPLE_Y ? st->qstep : st->chroma_qstep;
 }
 
+/* Lattice cells across and down. */
+void scmc_structure_lattice_dims(const ScmcStructure *st, int *nx, int *ny);
 /* Places the samples of a sketch (positions, kinds and keys; values zeroed): a pure function of
- * the edges and the two spacings, so the decoder finds the same points as the encoder. */
+ * the edges, the split cells and the two spacings, so the decoder finds the same points as the
+ * encoder. */
 int scmc_structure_place_samples(ScmcStructure *st);
 
 /* Codes the sample values of st (positions placed) with exactly one of e and d non-NULL: the

@@ -315,6 +315,108 @@ START_TEST(samples_follow_the_sketch)
 }
 END_TEST
 
+START_TEST(split_cells_take_four_points)
+{
+    /* 2 x 2 cells of 8 (the right ones clipped to 5 pixels, the bottom ones to 3); the right
+     * cells split: four points at the quadrant centres, clipped ones merged, never two at one
+     * pixel */
+    ScmcStructure st;
+    memset(&st, 0, sizeof(st));
+    st.gw = 13, st.gh = 11, st.lattice = 8, st.side_spacing = 3;
+    st.edges = calloc(13 * 11, 1);
+    uint8_t split[4] = { 0, 1, 0, 1 };
+    st.split = split;
+    ck_assert_int_eq(scmc_structure_place_samples(&st), SCMC_OK);
+    int in_cell[4] = { 0, 0, 0, 0 };
+    for (int k = 0; k < st.nsamples; k++) {
+        const ScmcSample *s = &st.samples[k];
+        ck_assert_int_eq(s->kind, SAMPLE_LATTICE);
+        in_cell[(s->y / 8) * 2 + s->x / 8]++;
+        for (int j = 0; j < k; j++)
+            ck_assert(st.samples[j].x != s->x || st.samples[j].y != s->y);
+    }
+    ck_assert_int_eq(in_cell[0], 1);
+    ck_assert_int_eq(in_cell[1], 4); /* x 10 and 12 (14 clipped), y 2 and 6 */
+    ck_assert_int_eq(in_cell[2], 1);
+    ck_assert_int_eq(in_cell[3], 2); /* y 10 and 14 clipped to 10: one row */
+    free(st.samples);
+    free(st.edges);
+}
+END_TEST
+
+START_TEST(split_values_round_trip)
+{
+    /* values coded over a split lattice come back exactly, clipped border cells included: the
+     * predictor must only look at points coded before it */
+    for (int seed = 1; seed <= 20; seed++) {
+        ScmcStructure st;
+        memset(&st, 0, sizeof(st));
+        uint32_t r = (uint32_t)seed * 2654435761u;
+#define RND() (r = r * 1664525u + 1013904223u, r >> 8)
+        st.gw = 20 + (int)(RND() % 40), st.gh = 15 + (int)(RND() % 40);
+        st.lattice = 2 + (int)(RND() % 10), st.side_spacing = 1 + (int)(RND() % 6);
+        st.qstep = 8, st.chroma_qstep = 12;
+        st.edges = calloc((size_t)st.gw * st.gh, 1);
+        for (int i = 0; i < st.gw * st.gh; i++)
+            st.edges[i] = RND() % 9 == 0;
+        const int nx = (st.gw + st.lattice - 1) / st.lattice, ny = (st.gh + st.lattice - 1) / st.lattice;
+        st.split = malloc((size_t)nx * ny);
+        for (int i = 0; i < nx * ny; i++)
+            st.split[i] = RND() % 3 == 0;
+        ck_assert_int_eq(scmc_structure_place_samples(&st), SCMC_OK);
+        for (int k = 0; k < st.nsamples; k++)
+            for (int c = 0; c < 3; c++)
+                st.samples[k].q[c] = (int16_t)((int)(RND() % 31) - 15);
+        ScmcRangeEncoder e;
+        scmc_renc_init(&e);
+        ck_assert_int_eq(scmc_structure_code_samples(&st, &e, NULL), SCMC_OK);
+        uint8_t *buf;
+        size_t size;
+        ck_assert_int_eq(scmc_renc_finish(&e, &buf, &size), 0);
+        ScmcStructure back = st;
+        back.samples = NULL;
+        ck_assert_int_eq(scmc_structure_place_samples(&back), SCMC_OK);
+        ck_assert_int_eq(back.nsamples, st.nsamples);
+        ScmcRangeDecoder d;
+        scmc_rdec_init(&d, buf, size);
+        ck_assert_int_eq(scmc_structure_code_samples(&back, NULL, &d), SCMC_OK);
+        for (int k = 0; k < st.nsamples; k++)
+            ck_assert(!memcmp(back.samples[k].q, st.samples[k].q, sizeof(st.samples[k].q)));
+#undef RND
+        free(buf);
+        scmc_renc_free(&e);
+        free(back.samples);
+        free(st.samples);
+        free(st.split);
+        free(st.edges);
+    }
+}
+END_TEST
+
+START_TEST(splitting_spends_samples_where_the_error_is)
+{
+    /* the same level with and without splits: splitting adds samples, parses back, and brings
+     * the rebuild closer to the image */
+    ScmcImage img, base0, with, without;
+    scene(&img, 192, 128);
+    grey(&base0, 192, 128);
+    ScmcStructureParams p;
+    scmc_structure_params(SCMC_STRUCTURE_DETAIL_DEFAULT, &p);
+    ck_assert_double_gt(p.split_mse, 0);
+    p.split_mse = 5; /* this small scene is served well: split where any error is left */
+    size_t b_with, b_without;
+    code(&img, &base0, &p, &with, &b_with);
+    p.split_mse = 0;
+    code(&img, &base0, &p, &without, &b_without);
+    ck_assert_uint_gt(b_with, b_without);
+    ck_assert_double_gt(scmc_psnr(&img, &with), scmc_psnr(&img, &without) + 0.03);
+    scmc_image_free(&img);
+    scmc_image_free(&base0);
+    scmc_image_free(&with);
+    scmc_image_free(&without);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("structure");
@@ -328,6 +430,9 @@ static Suite *suite(void)
     tcase_add_test(tc, odd_sizes);
     tcase_add_test(tc, damaged_payloads_are_refused);
     tcase_add_test(tc, samples_follow_the_sketch);
+    tcase_add_test(tc, split_cells_take_four_points);
+    tcase_add_test(tc, split_values_round_trip);
+    tcase_add_test(tc, splitting_spends_samples_where_the_error_is);
     suite_add_tcase(s, tc);
     return s;
 }
