@@ -74,7 +74,11 @@ static int blas_conv_transpose2d(const ScmcTensor *in, const float *weight, cons
     const int kk = cout * k * k;
     const int band = rows_per_band((size_t)kk * in->w, in->h);
     float *cols = malloc(sizeof(float) * (size_t)kk * band * in->w);
-    if (!cols) {
+    const int mw = (wo + stride - 1) / stride; /* slots per phase row */
+    float *phase = malloc(sizeof(float) * (size_t)stride * mw);
+    if (!cols || !phase) {
+        free(cols);
+        free(phase);
         scmc_tensor_free(out);
         return SCMC_ERR_NOMEM;
     }
@@ -83,25 +87,49 @@ static int blas_conv_transpose2d(const ScmcTensor *in, const float *weight, cons
         /* cols (kk x n) = weight^T (kk x cin) * in band (cin x n, row stride h*w) */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kk, n, in->c, 1.0f, weight, kk,
                     in->data + (size_t)y0 * in->w, in->h * in->w, 0.0f, cols, n);
-        /* col2im: out[co][iy * stride - pad + ky][ix * stride - pad + kx] += cols[(co, ky, kx)][(iy, ix)] */
-        for (int co = 0; co < cout; co++)
-            for (int ky = 0; ky < k; ky++)
-                for (int kx = 0; kx < k; kx++) {
-                    const float *c = cols + (size_t)((co * k + ky) * k + kx) * n;
-                    for (int y = 0; y < rows; y++) {
-                        const int oy = (y0 + y) * stride - pad + ky;
-                        if (oy < 0 || oy >= ho)
-                            continue;
-                        float *orow = out->data + ((size_t)co * ho + oy) * wo;
-                        const float *crow = c + (size_t)y * in->w;
-                        for (int ix = 0; ix < in->w; ix++) {
-                            const int ox = ix * stride - pad + kx;
-                            if (ox >= 0 && ox < wo)
-                                orow[ox] += crow[ix];
-                        }
+        /* col2im: out[co][iy * stride - pad + ky][ix * stride - pad + kx] += cols[(co, ky, kx)][(iy, ix)].
+         * Written straight, every add is a strided scatter; instead each output row is gathered
+         * in `stride` phase rows (output column ox = m * stride + px goes to phase px, slot m),
+         * where every (ky, kx) is one contiguous add of a cols row, then interleaved once. */
+        for (int co = 0; co < cout; co++) {
+            int oy_lo = y0 * stride - pad, oy_hi = (y0 + rows - 1) * stride - pad + k; /* [lo, hi) */
+            oy_lo = oy_lo < 0 ? 0 : oy_lo;
+            oy_hi = oy_hi > ho ? ho : oy_hi;
+            for (int oy = oy_lo; oy < oy_hi; oy++) {
+                int touched = 0;
+                for (int ky = 0; ky < k; ky++) {
+                    const int t = oy + pad - ky; /* = iy * stride */
+                    if (t < 0 || t % stride)
+                        continue;
+                    const int iy = t / stride;
+                    if (iy < y0 || iy >= y0 + rows)
+                        continue;
+                    if (!touched) {
+                        memset(phase, 0, sizeof(float) * (size_t)stride * mw);
+                        touched = 1;
+                    }
+                    for (int kx = 0; kx < k; kx++) {
+                        const int d = kx - pad, px = ((d % stride) + stride) % stride, off = (d - px) / stride;
+                        const int mmax = (wo - px + stride - 1) / stride; /* slots of phase px */
+                        const int lo = off < 0 ? -off : 0, hi = in->w < mmax - off ? in->w : mmax - off;
+                        const float *crow = cols + (size_t)((co * k + ky) * k + kx) * n + (size_t)(iy - y0) * in->w;
+                        float *prow = phase + (size_t)px * mw;
+                        for (int ix = lo; ix < hi; ix++)
+                            prow[ix + off] += crow[ix];
                     }
                 }
+                if (!touched)
+                    continue;
+                float *orow = out->data + ((size_t)co * ho + oy) * wo;
+                for (int px = 0; px < stride; px++) {
+                    const float *prow = phase + (size_t)px * mw;
+                    for (int m = 0, ox = px; ox < wo; m++, ox += stride)
+                        orow[ox] += prow[m];
+                }
+            }
+        }
     }
+    free(phase);
     free(cols);
     return SCMC_OK;
 }
