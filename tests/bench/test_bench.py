@@ -56,6 +56,26 @@ class MarkdownBlock(unittest.TestCase):
             replace_block("<!-- t:begin -->\nno end\n", "t", "x")
 
 
+class ScalabilityCost(unittest.TestCase):
+    def test_sublayers_cost_a_little(self):
+        """benches/scalability_cost on a synthetic image: the progressive stream is larger than
+        the same symbols in one payload, by the container entries of the extra sub-layers."""
+        from PIL import Image
+        tool = os.path.join(os.path.dirname(SCMC), "scalability_cost")
+        with tempfile.TemporaryDirectory() as tmp:
+            png = os.path.join(tmp, "g.png")
+            w, h = 160, 112
+            im = Image.new("RGB", (w, h))
+            im.putdata([(int(128 + 90 * math.sin(x / 7)), int(255 * y / h), (x * y) % 200) for y in range(h) for x in range(w)])
+            im.save(png)
+            out = subprocess.run([tool, png, "--quality", "3"], check=True, capture_output=True, text=True).stdout
+            line = out.splitlines()[0]  # "PATH: progressive P bytes, one payload S bytes (+X%)"
+            prog = int(line.split("progressive ")[1].split()[0])
+            single = int(line.split("one payload ")[1].split()[0])
+            self.assertGreater(prog, single)
+            self.assertLess(prog, single + 200)
+
+
 class EndToEnd(unittest.TestCase):
     def test_tiny_run(self):
         from PIL import Image
