@@ -53,7 +53,7 @@ int scmc_structure_place_samples(ScmcStructure *st)
     /* lattice points in slot raster order; an unsplit cell's point comes at its first slot */
     for (int fj = 0; fj < 2 * ny; fj++)
         for (int fi = 0; fi < 2 * nx; fi++) {
-            const int split = st->split && st->split[(fj / 2) * nx + fi / 2];
+            const int split = scmc_structure_slot_split(st, nx, fi, fj);
             if (!split && ((fi | fj) & 1))
                 continue;
             const int x = slot_coord(fi, st->lattice, gw, split), y = slot_coord(fj, st->lattice, gh, split);
@@ -251,7 +251,7 @@ int scmc_structure_code_samples(ScmcStructure *st, ScmcRangeEncoder *e, ScmcRang
         }
         /* by the slot it was placed for (a clipped point's coordinates may name another) */
         const int fi = s->slot % sx, fj = s->slot / sx;
-        if (st->split && st->split[(fj / 2) * nx + fi / 2]) {
+        if (scmc_structure_slot_split(st, nx, fi, fj)) {
             lat[s->slot] = k;
         } else {
             for (int dj = 0; dj < 2; dj++)

@@ -280,7 +280,8 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
     scmc_structure_lattice_dims(st, &nx, &ny);
     const int lat_rad = st->lattice / 3 > 1 ? st->lattice / 3 : 1;
     const int split_rad = st->lattice / 6 > 1 ? st->lattice / 6 : 1;
-#define RADIUS(s) ((s)->kind == SAMPLE_SIDE ? 1 : st->split && st->split[(s)->slot / (4 * nx) * nx + (s)->slot % (2 * nx) / 2] ? split_rad : lat_rad)
+#define RADIUS(s) ((s)->kind == SAMPLE_SIDE ? 1 \
+                   : scmc_structure_slot_split(st, nx, (s)->slot % (2 * nx), (s)->slot / (2 * nx)) ? split_rad : lat_rad)
     const int ns = st->nsamples;
     int32_t *list = malloc((size_t)(2 * lat_rad + 1) * (2 * lat_rad + 1) * sizeof(int32_t));
     uint8_t *seen = malloc((size_t)(2 * lat_rad + 1) * (2 * lat_rad + 1));

@@ -38,6 +38,11 @@ static inline int scmc_structure_step(const ScmcStructure *st, int channel)
 
 /* Lattice cells across and down. */
 void scmc_structure_lattice_dims(const ScmcStructure *st, int *nx, int *ny);
+/* Whether slot (fi, fj) of the half-cell slot grid (2 nx slots across) lies in a split cell. */
+static inline int scmc_structure_slot_split(const ScmcStructure *st, int nx, int fi, int fj)
+{
+    return st->split && st->split[(fj / 2) * nx + fi / 2];
+}
 /* Places the samples of a sketch (positions, kinds and keys; values zeroed): a pure function of
  * the edges, the split cells and the two spacings, so the decoder finds the same points as the
  * encoder. */
