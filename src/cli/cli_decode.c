@@ -34,18 +34,6 @@ static int on_refinement(void *opaque, const ScmcRefinement *r)
     return 0;
 }
 
-/* The image type an output path asks for, by its extension; NULL for none we write. */
-static const char *output_extension(const char *path)
-{
-    static const char *const known[] = { ".png", ".webp", ".ppm", ".pnm" };
-    const char *dot = strrchr(path, '.');
-    if (dot && !strchr(dot, '/'))
-        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-            if (!strcasecmp(dot, known[i]))
-                return dot;
-    return NULL;
-}
-
 /* Sub-layers up to and including the last layer of type <= up_to. */
 static int steps_up_to(const ScmcStreamInfo *info, int up_to)
 {
@@ -100,12 +88,12 @@ int cli_decode(int argc, char **argv)
         cli_error("--up-to and --steps exclude each other");
         return EXIT_USAGE;
     }
-    if (out_path && !output_extension(out_path)) { /* refuse an unknown output type before decoding */
+    if (out_path && !scmc_image_output_extension(out_path)) { /* refuse an unknown output type before decoding */
         cli_error("%s: unknown output image type (use .png, .webp or .ppm)", out_path);
         return EXIT_USAGE;
     }
     if (prog.prefix) { /* "steps.ppm" writes steps-1.ppm, steps-2.ppm, ...; a bare prefix writes PNG */
-        const char *ext = output_extension(prog.prefix);
+        const char *ext = scmc_image_output_extension(prog.prefix);
         prog.prefix_len = (int)(ext ? (size_t)(ext - prog.prefix) : strlen(prog.prefix));
         if (ext)
             prog.ext = ext;

@@ -100,16 +100,29 @@ static int has_ext(const char *path, const char *ext)
     return n > m && !strcasecmp(path + n - m, ext);
 }
 
+/* The image types scmc_image_write knows, by extension. */
+static const struct {
+    const char *ext;
+    int (*writer)(FILE *, const ScmcImage *, char *, size_t);
+} output_types[] = {
+    { ".png", scmc_png_write }, { ".webp", scmc_webp_write }, { ".ppm", scmc_pnm_write }, { ".pnm", scmc_pnm_write },
+};
+
+const char *scmc_image_output_extension(const char *path)
+{
+    for (size_t i = 0; i < sizeof(output_types) / sizeof(output_types[0]); i++)
+        if (has_ext(path, output_types[i].ext))
+            return path + strlen(path) - strlen(output_types[i].ext);
+    return NULL;
+}
+
 int scmc_image_write(const char *path, const ScmcImage *img, char *err, size_t errlen)
 {
-    int (*writer)(FILE *, const ScmcImage *, char *, size_t);
-    if (has_ext(path, ".png"))
-        writer = scmc_png_write;
-    else if (has_ext(path, ".webp"))
-        writer = scmc_webp_write;
-    else if (has_ext(path, ".ppm") || has_ext(path, ".pnm"))
-        writer = scmc_pnm_write;
-    else {
+    int (*writer)(FILE *, const ScmcImage *, char *, size_t) = NULL;
+    for (size_t i = 0; i < sizeof(output_types) / sizeof(output_types[0]) && !writer; i++)
+        if (has_ext(path, output_types[i].ext))
+            writer = output_types[i].writer;
+    if (!writer) {
         snprintf(err, errlen, "%s: unknown output image type (use .png, .webp or .ppm)", path);
         return SCMC_ERR_INVALID_ARG;
     }

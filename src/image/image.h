@@ -27,6 +27,9 @@ int scmc_image_read(const char *path, ScmcImage *img, ScmcReadNotes *notes, char
 /* Writes PNG, WebP (lossless) or PPM by the extension of path, through a temporary file renamed
  * into place, so a failure never leaves a partial file. */
 int scmc_image_write(const char *path, const ScmcImage *img, char *err, size_t errlen);
+/* The extension (a pointer into path) that picks the type scmc_image_write writes; NULL when
+ * path names no type it writes. */
+const char *scmc_image_output_extension(const char *path);
 
 /* Format-specific parts (image_png.c, image_webp.c, image_pnm.c). Readers get the whole file. */
 int scmc_png_read(const uint8_t *data, size_t size, ScmcImage *img, ScmcReadNotes *notes, char *err, size_t errlen);
