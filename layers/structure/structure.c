@@ -12,9 +12,9 @@
 #include "structure_internal.h"
 
 /* The layer has no trained model; its identifier names the version of the payload syntax and of
- * the rebuild ("STR2": split lattice cells), so a decoder never pairs a stream with a different
+ * the rebuild ("STR3": split lattice cells, biharmonic field), so a decoder never pairs a stream with a different
  * rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545232u
+#define STRUCTURE_MODEL_ID 0x53545233u
 
 uint32_t scmc_structure_model_id(void)
 {
@@ -27,10 +27,11 @@ void scmc_structure_params(int detail, ScmcStructureParams *p)
         /* scale, lattice, side, q, chroma q, density, min fragment, refine, split. Levels 2-4 come
          * from sweeps on Kodak (benches/structure_stats): sparser side points and chroma steps
          * that pay; then a coarse lattice whose badly served cells split (a regular lattice of
-         * half the spacing spends the same samples on flat sky as on a face). */
+         * half the spacing spends the same samples on flat sky as on a face). Level 3 was
+         * retuned for the biharmonic rebuild (finer luma step, more splits). */
         { 3, 4, 3, 16, 20, 0.05, 4, 2, 0 },
         { 2, 12, 12, 16, 18, 0.035, 6, 2, 100 },
-        { 2, 12, 12, 16, 14, 0.05, 6, 2, 100 },
+        { 2, 12, 12, 13, 14, 0.05, 6, 2, 50 },
         { 2, 8, 6, 12, 16, 0.07, 6, 2, 100 },
         { 1, 8, 4, 10, 12, 0.04, 10, 2, 0 },
     };
