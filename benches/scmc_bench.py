@@ -7,7 +7,7 @@
 Every codec runs through its command-line tools (scmc itself; Debian's cjpeg/djpeg,
 cwebp/dwebp, opj_compress/opj_decompress, cjxl/djxl, avifenc/avifdec), one process per encode
 and per decode, each timed the same way: wall-clock from spawn to exit (start-up included) and
-the process's peak resident memory from wait4(). Distortion is measured by `scmc compare`
+the process's peak resident memory (GNU time's %M, the command's own high-water mark). Distortion is measured by `scmc compare`
 (PSNR over RGB, MS-SSIM) against the original.
 
 scmc rows: every --quality, every sub-layer of each stream (steps, from one progressive decode),
@@ -28,6 +28,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import tempfile
 import threading
 import time
@@ -53,18 +54,30 @@ NAMES = {"scmc": "SCMC", "jpeg": "JPEG (libjpeg-turbo)", "webp": "WebP", "jp2": 
          "jxl": "JPEG XL", "avif": "AVIF (aom)"}
 
 
+GNU_TIME = "/usr/bin/time"  # Debian package `time`
+
+
 def run(cmd):
-    """Runs cmd; returns (seconds, peak RSS in KiB). Raises on a non-zero exit."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    seconds = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
+    """Runs cmd; returns (seconds, peak RSS in KiB). Raises on a non-zero exit.
+
+    The peak comes from GNU time, which forks the command itself: a child forked from this
+    Python process would report Python's own resident size as its peak (Linux keeps the
+    high-water mark across exec), about 50 MiB, whatever the command really used."""
+    fd, rss_path = tempfile.mkstemp(prefix="scmc_bench_rss_")
+    os.close(fd)
+    try:
+        t0 = time.perf_counter()
+        p = subprocess.run([GNU_TIME, "-f", "%M", "-o", rss_path, "--"] + cmd,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        seconds = time.perf_counter() - t0
+        with open(rss_path) as f:
+            report = f.read().split()
+    finally:
+        os.unlink(rss_path)
     if p.returncode != 0:
+        err = p.stderr.decode(errors="replace")
         raise RuntimeError(f"{' '.join(cmd)}: exit {p.returncode}: {err.strip()[:300]}")
-    return seconds, usage.ru_maxrss
+    return seconds, int(report[-1])
 
 
 def compare(scmc, a, *b):
@@ -119,7 +132,8 @@ class Bench:
 
     def key(self, codec, setting, img):
         st = os.stat(img)
-        k = f"{codec}|{setting}|{os.path.abspath(img)}|{st.st_size}|{int(st.st_mtime)}"
+        # "rss2": rows cached before the peaks came from GNU time are measured again
+        k = f"{codec}|{setting}|{os.path.abspath(img)}|{st.st_size}|{int(st.st_mtime)}|rss2"
         if codec == "scmc":  # a rebuilt scmc (new code or weights) is measured anew
             b = os.stat(self.a.scmc)
             k += f"|{b.st_size}|{int(b.st_mtime)}"
@@ -430,6 +444,8 @@ def main():
     args.strip_images = {os.path.basename(i) for i in images[:2]}
     if not os.access(args.scmc, os.X_OK):
         sys.exit(f"scmc_bench: {args.scmc} is not an executable (build first: ninja -C build)")
+    if not os.access(GNU_TIME, os.X_OK):
+        sys.exit(f"scmc_bench: {GNU_TIME} is missing (it measures peak memory): apt-get install time")
     bench = Bench(args)
     rows = bench.run_all(images)
     rows.sort(key=lambda r: (r["codec"], r["setting"], r["image"]))

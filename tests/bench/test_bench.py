@@ -41,6 +41,22 @@ class BdRate(unittest.TestCase):
         self.assertIsNone(bd_rate(CURVE, CURVE[:3]))
 
 
+class PeakMemory(unittest.TestCase):
+    def test_peak_is_the_commands_own(self):
+        # A process forked from Python would report Python's resident size (tens of MiB, with
+        # numpy and PIL loaded) as its peak; `true` itself needs a few MiB at most.
+        import numpy  # noqa: F401  (makes this process large, as in the harness)
+        import scmc_bench
+        seconds, kib = scmc_bench.run(["true"])
+        self.assertLess(kib, 8 * 1024)
+        self.assertGreater(kib, 0)
+        # and a command that allocates 64 MiB is seen doing so
+        _, big = scmc_bench.run([sys.executable, "-c", "b = bytearray(64 << 20); b[::4096] = b'x' * len(b[::4096])"])
+        self.assertGreater(big, kib + 60 * 1024)
+        with self.assertRaises(RuntimeError):
+            scmc_bench.run(["false"])
+
+
 class MarkdownBlock(unittest.TestCase):
     PAGE = "# Page\nprose\n<!-- t:begin -->\nold 1\nold 2\n<!-- t:end -->\nmore prose\n"
 
