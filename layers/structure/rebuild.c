@@ -84,11 +84,6 @@ static void relax(Level *l, int sweeps)
                 }
 }
 
-static inline int32_t div_round_signed(int64_t num, int64_t den)
-{
-    return (int32_t)(num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den));
-}
-
 /* lv = L v, L the graph Laplacian of the open (non-wall) pixels: (L v)_p = k v_p - (sum of the
  * k open neighbours). */
 static void graph_laplacian(const Level *l, int32_t *lv)
@@ -106,49 +101,91 @@ static void graph_laplacian(const Level *l, int32_t *lv)
         }
 }
 
+/* -n / (k^2 + k), rounded half away from zero; the divisor is a constant in each case so the
+ * division compiles to a multiplication (this is the decoder's hottest loop). */
+static inline int32_t biharmonic_step(int32_t n, int k)
+{
+    const int32_t a = n < 0 ? -n : n;
+    int32_t q;
+    switch (k) {
+    case 1: q = (a + 1) / 2; break;
+    case 2: q = (a + 3) / 6; break;
+    case 3: q = (a + 6) / 12; break;
+    default: q = (a + 10) / 20; break;
+    }
+    return n < 0 ? q : -q;
+}
+
+enum { OPEN_L = 1, OPEN_R = 2, OPEN_U = 4, OPEN_D = 8 };
+
 /* Gauss-Seidel in raster order on the biharmonic energy sum_p (L v)_p^2 over the open pixels,
  * starting from the harmonic solution. Each step sets one free value to the minimum of the
  * energy given the others: v_p -= (L L v)_p / (k^2 + k), the diagonal of L L; lv follows every
- * move, so a step reads 5 values of lv instead of 13 of v. */
+ * move, so a step reads 5 values of lv instead of 13 of v. The free pixels and their open
+ * neighbours are listed once, in raster order. Magnitudes: v <= 2^15, |lv| <= 2^17, |n| <= 2^20. */
 static int biharmonic_relax(Level *l, int sweeps)
 {
     const int w = l->w, h = l->h;
     int32_t *lv = malloc((size_t)w * h * sizeof(int32_t));
-    if (!lv)
+    int32_t *pix = malloc((size_t)w * h * sizeof(int32_t));
+    uint8_t *open = malloc((size_t)w * h);
+    if (!lv || !pix || !open) {
+        free(lv);
+        free(pix);
+        free(open);
         return SCMC_ERR_NOMEM;
+    }
     graph_laplacian(l, lv);
+    int nfree = 0;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const size_t p = (size_t)y * w + x;
+            if (l->known[p] || l->wall[p])
+                continue;
+            const int m = (x > 0 && !l->wall[p - 1] ? OPEN_L : 0) | (x < w - 1 && !l->wall[p + 1] ? OPEN_R : 0) |
+                          (y > 0 && !l->wall[p - w] ? OPEN_U : 0) | (y < h - 1 && !l->wall[p + w] ? OPEN_D : 0);
+            if (!m)
+                continue;
+            pix[nfree] = (int32_t)p;
+            open[nfree++] = (uint8_t)m;
+        }
+    int32_t *v = l->v;
     for (int it = 0; it < sweeps; it++)
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                const size_t p = (size_t)y * w + x;
-                if (l->known[p] || l->wall[p])
-                    continue;
-                int k = 0;
-                const int64_t nsum = open_neighbour_sum(l, lv, x, y, &k);
-                if (!k)
-                    continue;
-                const int64_t num = k * (int64_t)lv[p] - nsum;
-                int32_t d = div_round_signed(-num, k * k + k);
-                int32_t nv = l->v[p] + d;
-                if (nv < 0)
-                    nv = 0;
-                if (nv > 2 * FIELD_BIAS)
-                    nv = 2 * FIELD_BIAS;
-                d = nv - l->v[p];
-                if (!d)
-                    continue;
-                l->v[p] = nv;
-                lv[p] += k * d;
-                if (x > 0 && !l->wall[p - 1])
-                    lv[p - 1] -= d;
-                if (x < w - 1 && !l->wall[p + 1])
-                    lv[p + 1] -= d;
-                if (y > 0 && !l->wall[p - w])
-                    lv[p - w] -= d;
-                if (y < h - 1 && !l->wall[p + w])
-                    lv[p + w] -= d;
-            }
+        for (int i = 0; i < nfree; i++) {
+            const int32_t p = pix[i];
+            const int m = open[i];
+            const int k = (m & 1) + (m >> 1 & 1) + (m >> 2 & 1) + (m >> 3 & 1);
+            int32_t nsum = 0;
+            if (m & OPEN_L)
+                nsum += lv[p - 1];
+            if (m & OPEN_R)
+                nsum += lv[p + 1];
+            if (m & OPEN_U)
+                nsum += lv[p - w];
+            if (m & OPEN_D)
+                nsum += lv[p + w];
+            int32_t nv = v[p] + biharmonic_step(k * lv[p] - nsum, k);
+            if (nv < 0)
+                nv = 0;
+            if (nv > 2 * FIELD_BIAS)
+                nv = 2 * FIELD_BIAS;
+            const int32_t d = nv - v[p];
+            if (!d)
+                continue;
+            v[p] = nv;
+            lv[p] += k * d;
+            if (m & OPEN_L)
+                lv[p - 1] -= d;
+            if (m & OPEN_R)
+                lv[p + 1] -= d;
+            if (m & OPEN_U)
+                lv[p - w] -= d;
+            if (m & OPEN_D)
+                lv[p + w] -= d;
+        }
     free(lv);
+    free(pix);
+    free(open);
     return SCMC_OK;
 }
 
