@@ -272,7 +272,7 @@ static double image_sse(const ScmcImage *a, const ScmcImage *b)
  * a value smoothly, so a point value is not the best value for its neighbourhood). The round
  * whose full-resolution rebuild is closest to img is kept. */
 static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const ScmcImage *img, const ScmcImage *base0,
-                      const float *res)
+                      const float *res, int32_t *best_field)
 {
     const size_t n = (size_t)st->gw * st->gh;
     /* lattice samples average over a third of their spacing (split cells: of half of it), side
@@ -308,6 +308,9 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
     double best_sse = image_sse(img, base0);
     for (int k = 0; k < ns; k++)
         memset(&best[k * 3], 0, sizeof(st->samples[k].q));
+    if (best_field) /* the field of all-zero corrections */
+        for (size_t i = 0; i < 3 * n; i++)
+            best_field[i] = FIELD_BIAS;
     for (int pass = 0;; pass++) {
         r = scmc_structure_field(st, field);
         if (!r)
@@ -320,6 +323,8 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
             best_sse = sse;
             for (int k = 0; k < ns; k++)
                 memcpy(&best[k * 3], st->samples[k].q, sizeof(st->samples[k].q));
+            if (best_field)
+                memcpy(best_field, field, 3 * n * sizeof(int32_t));
         }
         if (pass == p->refine_passes)
             break;
@@ -349,25 +354,23 @@ done:
     return r;
 }
 
-/* Marks the lattice cells where the fitted correction field stays further than split_mse (mean
- * squared error per grid pixel, Y + Co + Cg) from the grid means of img - base0: the error more
- * samples can remove (texture inside a grid pixel they cannot). Returns how many (st->split
- * allocated when any). */
-static int choose_splits(ScmcStructure *st, const float *res, double split_mse, int *count)
+/* Marks the lattice cells where the fitted correction field (the fit's best) stays further than
+ * split_mse (mean squared error per grid pixel, Y + Co + Cg) from the grid means of img - base0:
+ * the error more samples can remove (texture inside a grid pixel they cannot). Returns how many
+ * (st->split allocated when any). */
+static int choose_splits(ScmcStructure *st, const float *res, const int32_t *field, double split_mse, int *count)
 {
     int nx, ny;
     scmc_structure_lattice_dims(st, &nx, &ny);
     const size_t n = (size_t)st->gw * st->gh;
-    int32_t *field = malloc(n * 3 * sizeof(int32_t));
     double *sse = calloc((size_t)nx * ny, sizeof(double));
     int *cnt = calloc((size_t)nx * ny, sizeof(int));
     uint8_t *split = calloc((size_t)nx * ny, 1);
     int r = SCMC_ERR_NOMEM;
     *count = 0;
-    if (!field || !sse || !cnt || !split)
+    if (!sse || !cnt || !split)
         goto done;
-    if ((r = scmc_structure_field(st, field)))
-        goto done;
+    r = SCMC_OK;
     for (int y = 0; y < st->gh; y++)
         for (int x = 0; x < st->gw; x++) {
             const size_t p = (size_t)y * st->gw + x, cell = (size_t)(y / st->lattice) * nx + x / st->lattice;
@@ -389,7 +392,6 @@ static int choose_splits(ScmcStructure *st, const float *res, double split_mse, 
         split = NULL;
     }
 done:
-    free(field);
     free(sse);
     free(cnt);
     free(split);
@@ -419,22 +421,23 @@ int scmc_structure_encode(const ScmcImage *img, const ScmcImage *base0, const Sc
     st->chroma_qstep = p->chroma_qstep;
     const size_t n = (size_t)st->gw * st->gh;
     float *luma = malloc(n * sizeof(float)), *res = malloc(n * 3 * sizeof(float));
+    int32_t *field = p->split_mse > 0 ? malloc(n * 3 * sizeof(int32_t)) : NULL;
     int r = SCMC_ERR_NOMEM;
-    if (!luma || !res)
+    if (!luma || !res || (p->split_mse > 0 && !field))
         goto done;
     grid_means(img, base0, st, luma, res);
     r = scmc_sketch_extract(luma, st->gw, st->gh, p->edge_density, p->min_fragment, st->edges);
     if (!r)
         r = scmc_structure_place_samples(st);
     if (!r)
-        r = fit_values(st, p, img, base0, res);
+        r = fit_values(st, p, img, base0, res, field);
     if (!r && p->split_mse > 0) { /* a second fit, with the badly served cells split */
         int nsplit;
-        r = choose_splits(st, res, p->split_mse, &nsplit);
+        r = choose_splits(st, res, field, p->split_mse, &nsplit);
         if (!r && nsplit) {
             r = scmc_structure_place_samples(st);
             if (!r)
-                r = fit_values(st, p, img, base0, res);
+                r = fit_values(st, p, img, base0, res, NULL);
         }
     }
     if (!r) {
@@ -446,6 +449,7 @@ int scmc_structure_encode(const ScmcImage *img, const ScmcImage *base0, const Sc
 done:
     free(luma);
     free(res);
+    free(field);
     scmc_structure_free(st);
     return r;
 }
