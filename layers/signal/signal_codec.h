@@ -15,9 +15,14 @@
 void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v);
 void scmc_signal_put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, int32_t v);
 
-/* Codes img - base at quality 1..8 into 1 + groups sub-layers. */
+/* The encoder's rate-distortion rounding of the latents (signal_codec.c, rd_round): a step towards
+ * zero is taken when the squared error it adds, in quantizer steps, is below rdoq_mu times the
+ * bits it saves. 0 rounds to nearest. */
+#define SCMC_SIGNAL_RDOQ_MU 0.03
+
+/* Codes img - base at quality 1..8 into 1 + groups sub-layers appended to out (zeroed by the caller). */
 int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
-                       const ScmcImage *base, int quality, ScmcPayloads *out);
+                       const ScmcImage *base, int quality, double rdoq_mu, ScmcPayloads *out);
 
 typedef struct ScmcSignalDecoder {
     const ScmcSignalModel *m;

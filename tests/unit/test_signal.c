@@ -236,6 +236,51 @@ static void check_backends_agree(const ScmcImage *img, int quality)
     scmc_image_free(&grey);
 }
 
+/* The encoder's rate-distortion rounding only ever moves a latent one step towards zero, leaves
+ * z alone, and saves bytes at the lowest quality without costing much picture. */
+START_TEST(rd_rounding_moves_towards_zero)
+{
+    ScmcImage img, grey;
+    scene(&img, 130, 66);
+    ck_assert_int_eq(scmc_image_alloc(&grey, 130, 66), SCMC_OK);
+    scmc_image_fill(&grey, 128, 128, 128);
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    ScmcSignalDecoder d[2];
+    ScmcImage out[2];
+    size_t bytes[2] = { 0, 0 };
+    const double mu[2] = { 0, SCMC_SIGNAL_RDOQ_MU };
+    for (int k = 0; k < 2; k++) {
+        ScmcPayloads p = { 0 };
+        ck_assert_int_eq(scmc_signal_encode(m, ops, &img, &grey, 1, mu[k], &p), SCMC_OK);
+        ck_assert_int_eq(scmc_signal_decoder_init(&d[k], m, ops, 130, 66), SCMC_OK);
+        for (int s = 0; s < p.count; s++) {
+            ck_assert_int_eq(scmc_signal_decode_sublayer(&d[k], s, p.data[s], p.size[s]), SCMC_OK);
+            bytes[k] += p.size[s];
+        }
+        ck_assert_int_eq(scmc_signal_render(&d[k], &grey, &out[k]), SCMC_OK);
+        scmc_payloads_free(&p);
+    }
+    const size_t yn = (size_t)m->M * d[0].yh * d[0].yw;
+    ck_assert_mem_eq(d[1].z, d[0].z, sizeof(int32_t) * (size_t)m->N * d[0].zh * d[0].zw);
+    size_t moved = 0;
+    for (size_t i = 0; i < yn; i++) {
+        const int32_t a = d[0].y[i], b = d[1].y[i];
+        ck_assert(b == a || (a > 0 && b == a - 1) || (a < 0 && b == a + 1));
+        moved += b != a;
+    }
+    ck_assert_uint_gt(moved, 0);
+    ck_assert_uint_lt(bytes[1], bytes[0]);
+    ck_assert_double_gt(scmc_psnr(&img, &out[1]), scmc_psnr(&img, &out[0]) - 1.5);
+    for (int k = 0; k < 2; k++) {
+        scmc_signal_decoder_free(&d[k]);
+        scmc_image_free(&out[k]);
+    }
+    scmc_image_free(&img);
+    scmc_image_free(&grey);
+}
+END_TEST
+
 /* Parsing is identical for every thread count and backend, at every quality. */
 START_TEST(bit_exact_parse)
 {
@@ -316,6 +361,7 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, hyper_synthesis_fixed_point);
     tcase_add_test(tc, every_quality);
     tcase_add_test(tc, bit_exact_parse);
+    tcase_add_test(tc, rd_rounding_moves_towards_zero);
     tcase_add_test(tc, bit_exact_parse_kodak);
     tcase_add_test(tc, progressive_and_model_id);
     suite_add_tcase(s, tc);
