@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""Rate-distortion of a signal-model checkpoint on Kodak, in Python, to follow training.
+
+  /usr/bin/python3 layers/signal/train/eval_kodak.py CKPT [CKPT2] --base-dir DIR [--images N]
+
+base1 of each Kodak image is read from DIR/kodimNN.png and the bytes of its semantic + structure
+stream from DIR/kodimNN.scmc (write both with `bash layers/signal/train/make_bases.sh
+build-notorch/scmc DIR ../shared/data/kodak`). For every quality the latents are rounded to the
+nearest integer (no rate-distortion rounding, unlike the C encoder) and their rate is the model's
+own likelihood (continuous scales, not the 64-entry table), so the figures are close to, not the
+same as, what `scmc` measures; they are for comparing checkpoints quickly. With two checkpoints
+it prints the BD-rate of the second against the first (whole-stream rate, PSNR over RGB).
+"""
+import argparse
+import glob
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "../../../benches"))
+from bdrate import bd_rate  # noqa: E402
+from model import NUM_QUALITIES, SignalCodec, gaussian_likelihood  # noqa: E402
+
+DEFAULT_KODAK = os.path.normpath(os.path.join(HERE, "../../../../shared/data/kodak"))
+
+
+def load(ckpt):
+    state = torch.load(ckpt)
+    model = SignalCodec(**state["config"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, state["step"]
+
+
+@torch.no_grad()
+def code(model, img, base, q):
+    """Returns (latent bits, reconstruction as uint8 HxWx3) at quality index q."""
+    h, w, _ = img.shape
+    x = torch.from_numpy(((img.astype(np.float32) - base) / 255.0).transpose(2, 0, 1)[None].copy())
+    ph, pw = -h % 64, -w % 64  # the C codec pads with zero residual to a multiple of 64
+    x = F.pad(x, (0, pw, 0, ph))
+    y = model.g_a(x) * model.gain[q][None, :, None, None]
+    z_hat = torch.round(model.h_a(y))
+    mean, scale = model.hyper_params(z_hat)
+    y_hat = torch.round(y - mean) + mean
+    bits = -torch.log2(gaussian_likelihood(y_hat - mean, scale)).sum() - torch.log2(
+        model.density.likelihood(z_hat)).sum()
+    x_hat = model.g_s(y_hat * model.inv_gain[q][None, :, None, None])[0, :, :h, :w]
+    rec = np.clip(np.round(base + 255.0 * x_hat.numpy().transpose(1, 2, 0)), 0, 255).astype(np.uint8)
+    return bits.item(), rec
+
+
+def curve(model, images):
+    points = []
+    for q in range(NUM_QUALITIES):
+        bpp, psnr = [], []
+        for img, base, base_bytes in images:
+            bits, rec = code(model, img, base, q)
+            npix = img.shape[0] * img.shape[1]
+            bpp.append((bits + 8 * base_bytes) / npix)
+            mse = np.mean((rec.astype(np.float64) - img) ** 2)
+            psnr.append(10 * math.log10(255.0 ** 2 / mse))
+        points.append((float(np.mean(bpp)), float(np.mean(psnr))))
+    return points
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("ckpt", nargs="+")
+    ap.add_argument("--base-dir", required=True)
+    ap.add_argument("--kodak", default=DEFAULT_KODAK)
+    ap.add_argument("--images", type=int, default=24, help="the first N images")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    if len(args.ckpt) > 2:
+        sys.exit("eval_kodak.py: one or two checkpoints")
+    torch.set_num_threads(args.threads)
+    files = sorted(glob.glob(os.path.join(args.kodak, "*.png")))[: args.images]
+    if not files:
+        sys.exit(f"eval_kodak.py: no images in {args.kodak}")
+    images = []
+    for f in files:
+        stem = os.path.splitext(os.path.basename(f))[0]
+        base_png, base_stream = os.path.join(args.base_dir, stem + ".png"), os.path.join(args.base_dir, stem + ".scmc")
+        if not os.path.exists(base_png) or not os.path.exists(base_stream):
+            sys.exit(f"eval_kodak.py: {base_png} or {base_stream} missing (see make_bases.sh)")
+        img = np.asarray(Image.open(f).convert("RGB"), dtype=np.float64)
+        base = np.asarray(Image.open(base_png).convert("RGB"), dtype=np.float32)
+        images.append((img, base, os.path.getsize(base_stream)))
+    curves = []
+    for ckpt in args.ckpt:
+        model, step = load(ckpt)
+        pts = curve(model, images)
+        curves.append(pts)
+        print(f"{ckpt}: step {step}, M {model.M}, {model.groups} groups, {len(images)} images")
+        for q, (bpp, psnr) in enumerate(pts):
+            print(f"  q{q + 1}  {bpp:.4f} bpp  {psnr:.2f} dB")
+    if len(curves) == 2:
+        bd = bd_rate(curves[0], curves[1])
+        print("BD-rate of the second against the first: " + ("no overlap" if bd is None else f"{bd:+.1f} %"))
+
+
+if __name__ == "__main__":
+    main()
