@@ -28,6 +28,13 @@
  * moving on Kodak (150 gave the same; fewer at level 0 cost bytes). */
 #define BIH_SWEEPS_COARSEST 240
 #define BIH_SWEEPS_PER_LEVEL 60
+/* Softening kernel orders per grid scale (scale_log2 1, 2, 3); the largest one bounds the
+ * 64-bit accumulators: |correction| * 2^(2 * order) < 2^63. */
+#define SOFTEN_ORDER_S1 4
+#define SOFTEN_ORDER_S2 8
+#define SOFTEN_ORDER_S3 24
+#define SOFTEN_ORDER_MAX 24
+#define CORRECTION_LIMIT (1023 * 16)
 
 typedef struct Level {
     int w, h;
@@ -316,53 +323,110 @@ static inline uint8_t clamp255(int v)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-int scmc_structure_apply(const ScmcStructure *st, const int32_t *field, const ScmcImage *base0, ScmcImage *out)
+/* Orders of the binomial kernel that softens the correction, per grid scale (scale_log2 0..3);
+ * see scmc_structure_apply. Binomial order n has standard deviation sqrt(n)/2 pixels. */
+static const int SOFTEN_ORDER[4] = { 0, SOFTEN_ORDER_S1, SOFTEN_ORDER_S2, SOFTEN_ORDER_S3 };
+
+/* Row y of the correction, upsampled from the grid: RGB, x16, interleaved. Bilinear between grid
+ * centres ((x + 0.5) / f - 0.5 in grid units), in units of 1 / (2f) per axis; grid pixels on an
+ * edge drop out of the weights, so values do not blend across it: the transition lands inside
+ * the edge's own cell. */
+static void upsample_row(const ScmcStructure *st, const int32_t *field, int width, int y, int32_t *row)
 {
     const int f = 1 << st->scale_log2, gw = st->gw, gh = st->gh;
     const size_t n0 = (size_t)gw * gh;
-    int r = scmc_image_alloc(out, base0->width, base0->height);
-    if (r)
-        return r;
-    /* Bilinear between grid centres ((x + 0.5) / f - 0.5 in grid units), in units of 1 / (2f)
-     * per axis; grid pixels on an edge drop out of the weights, so values do not blend across
-     * it: the transition lands inside the edge's own cell. */
-    for (int y = 0; y < out->height; y++) {
-        const int ty = 2 * y + 1 - f;
-        int y0 = floor_div(ty, 2 * f);
-        const int wy = ty - y0 * 2 * f;
-        const int ys[2] = { y0 < 0 ? 0 : y0, y0 + 1 > gh - 1 ? gh - 1 : y0 + 1 };
-        const int wys[2] = { 2 * f - wy, wy };
-        for (int x = 0; x < out->width; x++) {
-            const int tx = 2 * x + 1 - f;
-            int x0 = floor_div(tx, 2 * f);
-            const int wx = tx - x0 * 2 * f;
-            const int xs[2] = { x0 < 0 ? 0 : x0, x0 + 1 > gw - 1 ? gw - 1 : x0 + 1 };
-            const int wxs[2] = { 2 * f - wx, wx };
-            int64_t acc[3] = { 0, 0, 0 }, wsum = 0;
-            for (int pass = 0; pass < 2 && !wsum; pass++)
-                for (int j = 0; j < 2; j++)
-                    for (int i = 0; i < 2; i++) {
-                        const size_t q = (size_t)ys[j] * gw + xs[i];
-                        const int w = wys[j] * wxs[i];
-                        if (!w || (pass == 0 && st->edges[q]))
-                            continue;
-                        wsum += w;
-                        for (int c = 0; c < 3; c++)
-                            acc[c] += (int64_t)w * field[c * n0 + q];
-                    }
-            int32_t v[3];
-            for (int c = 0; c < 3; c++)
-                v[c] = div_round(acc[c], (int32_t)wsum) - FIELD_BIAS;
-            /* YCoCg correction (x16) to RGB, rounded to nearest */
-            const int dr = v[SAMPLE_Y] + v[SAMPLE_CO] - v[SAMPLE_CG];
-            const int dg = v[SAMPLE_Y] + v[SAMPLE_CG];
-            const int db = v[SAMPLE_Y] - v[SAMPLE_CO] - v[SAMPLE_CG];
-            const size_t o = ((size_t)y * out->width + x) * 3;
-            const uint8_t *b = base0->rgb + o;
-            out->rgb[o + 0] = clamp255(b[0] + floor_div(dr + 8, 16));
-            out->rgb[o + 1] = clamp255(b[1] + floor_div(dg + 8, 16));
-            out->rgb[o + 2] = clamp255(b[2] + floor_div(db + 8, 16));
-        }
+    const int ty = 2 * y + 1 - f;
+    int y0 = floor_div(ty, 2 * f);
+    const int wy = ty - y0 * 2 * f;
+    const int ys[2] = { y0 < 0 ? 0 : y0, y0 + 1 > gh - 1 ? gh - 1 : y0 + 1 };
+    const int wys[2] = { 2 * f - wy, wy };
+    for (int x = 0; x < width; x++) {
+        const int tx = 2 * x + 1 - f;
+        int x0 = floor_div(tx, 2 * f);
+        const int wx = tx - x0 * 2 * f;
+        const int xs[2] = { x0 < 0 ? 0 : x0, x0 + 1 > gw - 1 ? gw - 1 : x0 + 1 };
+        const int wxs[2] = { 2 * f - wx, wx };
+        int64_t acc[3] = { 0, 0, 0 }, wsum = 0;
+        for (int pass = 0; pass < 2 && !wsum; pass++)
+            for (int j = 0; j < 2; j++)
+                for (int i = 0; i < 2; i++) {
+                    const size_t q = (size_t)ys[j] * gw + xs[i];
+                    const int w = wys[j] * wxs[i];
+                    if (!w || (pass == 0 && st->edges[q]))
+                        continue;
+                    wsum += w;
+                    for (int c = 0; c < 3; c++)
+                        acc[c] += (int64_t)w * field[c * n0 + q];
+                }
+        int32_t v[3];
+        for (int c = 0; c < 3; c++)
+            v[c] = div_round(acc[c], (int32_t)wsum) - FIELD_BIAS;
+        /* YCoCg correction (x16) to RGB, limited to +-1023 grey levels (more cannot matter after
+         * the clamp to 0..255, and the bound keeps the softening's sums in 64 bits) */
+        const int rgb[3] = { v[SAMPLE_Y] + v[SAMPLE_CO] - v[SAMPLE_CG], v[SAMPLE_Y] + v[SAMPLE_CG],
+                             v[SAMPLE_Y] - v[SAMPLE_CO] - v[SAMPLE_CG] };
+        for (int c = 0; c < 3; c++)
+            row[3 * x + c] = rgb[c] < -CORRECTION_LIMIT ? -CORRECTION_LIMIT : rgb[c] > CORRECTION_LIMIT ? CORRECTION_LIMIT : rgb[c];
     }
-    return SCMC_OK;
+}
+
+/* base1 = base0 + the correction field upsampled to full resolution and softened by a separable
+ * binomial kernel (order SOFTEN_ORDER[scale_log2], replicated borders). The edge-aware upsampling
+ * puts each edge's whole transition inside one grid cell, on the grid's staircase, while the
+ * photograph's edges are mostly softer and lie between the grid's steps; softening the sharp
+ * transitions (the smooth parts barely change) took Kodak's structure-level decode from 21.34 to
+ * about 21.6 dB at the same bytes (docs/structure.md). The vertical pass runs over a ring of
+ * order + 1 rows, so memory stays a few rows whatever the image size. Integer throughout, one
+ * rounding at the end. */
+int scmc_structure_apply(const ScmcStructure *st, const int32_t *field, const ScmcImage *base0, ScmcImage *out)
+{
+    const int width = base0->width, height = base0->height;
+    const int order = SOFTEN_ORDER[st->scale_log2], half = order / 2, ring_rows = order + 1;
+    int64_t kernel[SOFTEN_ORDER_MAX + 1];
+    kernel[0] = 1; /* binomial coefficients of order, summing to 2^order */
+    for (int k = 1; k <= order; k++)
+        kernel[k] = kernel[k - 1] * (order - k + 1) / k;
+    int32_t *row = malloc((size_t)width * 3 * sizeof(int32_t));
+    int64_t *ring = malloc((size_t)ring_rows * width * 3 * sizeof(int64_t));
+    int r = row && ring ? scmc_image_alloc(out, width, height) : SCMC_ERR_NOMEM;
+    if (r)
+        goto done;
+    const int shift = 2 * order + 4; /* two passes of 2^order, and the x16 of the correction */
+    const int64_t round_half = (int64_t)1 << (shift - 1);
+    int next = 0; /* next row to upsample into the ring */
+    for (int y = 0; y < height; y++) {
+        const int need = y + half < height ? y + half : height - 1;
+        for (; next <= need; next++) { /* horizontal pass into the ring */
+            upsample_row(st, field, width, next, row);
+            int64_t *h = ring + (size_t)(next % ring_rows) * width * 3;
+            for (int x = 0; x < width; x++)
+                for (int c = 0; c < 3; c++) {
+                    int64_t acc = 0;
+                    for (int k = 0; k <= order; k++) {
+                        int xx = x + k - half;
+                        xx = xx < 0 ? 0 : xx >= width ? width - 1 : xx;
+                        acc += kernel[k] * row[3 * xx + c];
+                    }
+                    h[3 * x + c] = acc;
+                }
+        }
+        const size_t o = (size_t)y * width * 3;
+        for (int x = 0; x < width; x++)
+            for (int c = 0; c < 3; c++) {
+                int64_t acc = 0;
+                for (int k = 0; k <= order; k++) {
+                    int yy = y + k - half;
+                    yy = yy < 0 ? 0 : yy >= height ? height - 1 : yy;
+                    acc += kernel[k] * ring[((size_t)(yy % ring_rows) * width + x) * 3 + c];
+                }
+                const int64_t t = acc + round_half; /* floor division by 2^shift */
+                const int d = (int)(t >= 0 ? t >> shift : -((-t + ((int64_t)1 << shift) - 1) >> shift));
+                out->rgb[o + 3 * x + c] = clamp255(base0->rgb[o + 3 * x + c] + d);
+            }
+    }
+    r = SCMC_OK;
+done:
+    free(row);
+    free(ring);
+    return r;
 }

@@ -12,9 +12,9 @@
 #include "structure_internal.h"
 
 /* The layer has no trained model; its identifier names the version of the payload syntax and of
- * the rebuild ("STR3": split lattice cells, biharmonic field), so a decoder never pairs a stream with a different
- * rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545233u
+ * the rebuild ("STR4": split lattice cells, biharmonic field, softened upsampling), so a decoder
+ * never pairs a stream with a different rebuild. */
+#define STRUCTURE_MODEL_ID 0x53545234u
 
 uint32_t scmc_structure_model_id(void)
 {

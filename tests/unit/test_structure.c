@@ -464,6 +464,68 @@ START_TEST(field_has_no_peak_at_an_isolated_sample)
 }
 END_TEST
 
+/* base1 of a hand-made field on a 1/4 grid: a luma correction of +64 left of a wall column
+ * (vertical), or above a wall row, 0 beyond it. */
+static void soften_case(int vertical, ScmcImage *out)
+{
+    ScmcStructure st;
+    memset(&st, 0, sizeof(st));
+    st.scale_log2 = 2;
+    st.gw = vertical ? 24 : 10, st.gh = vertical ? 10 : 24;
+    const size_t n = (size_t)st.gw * st.gh;
+    st.edges = calloc(n, 1);
+    int32_t *field = malloc(n * 3 * sizeof(int32_t));
+    ck_assert_ptr_nonnull(st.edges);
+    ck_assert_ptr_nonnull(field);
+    for (int y = 0; y < st.gh; y++)
+        for (int x = 0; x < st.gw; x++) {
+            const int t = vertical ? x : y;
+            st.edges[(size_t)y * st.gw + x] = t == 12;
+            field[(size_t)y * st.gw + x] = FIELD_BIAS + (t < 12 ? 64 * 16 : 0);
+            field[n + (size_t)y * st.gw + x] = field[2 * n + (size_t)y * st.gw + x] = FIELD_BIAS;
+        }
+    ScmcImage base0;
+    grey(&base0, st.gw * 4, st.gh * 4);
+    ck_assert_int_eq(scmc_structure_apply(&st, field, &base0, out), SCMC_OK);
+    scmc_image_free(&base0);
+    free(field);
+    free(st.edges);
+}
+
+START_TEST(upsampling_softens_the_step_at_an_edge)
+{
+    /* The edge-aware upsampling alone puts the whole step inside the wall's 4-pixel cell; the
+     * softening (binomial order 8 at this scale) spreads it over a few more pixels, evenly,
+     * without touching the flat parts, the same along every row (the borders of the vertical pass
+     * included) and the same for the transposed picture. */
+    ScmcImage v, h;
+    soften_case(1, &v);
+    soften_case(0, &h);
+    const int w = v.width;
+    int ramp = 0;
+    for (int x = 0; x < w; x++) {
+        const int val = v.rgb[(size_t)x * 3 + 1];
+        for (int y = 0; y < v.height; y++)
+            for (int c = 0; c < 3; c++) {
+                ck_assert_int_eq(v.rgb[((size_t)y * w + x) * 3 + c], val);           /* rows alike */
+                ck_assert_int_eq(h.rgb[((size_t)x * h.width + y) * 3 + c], val);     /* transpose */
+            }
+        if (x < 40)
+            ck_assert_int_eq(val, 128 + 64);
+        if (x > 56)
+            ck_assert_int_eq(val, 128);
+        if (x > 0)
+            ck_assert_int_le(val, v.rgb[(size_t)(x - 1) * 3 + 1]); /* monotone */
+        if (x > 0)
+            ck_assert_int_le(v.rgb[(size_t)(x - 1) * 3 + 1] - val, 20); /* no jump */
+        ramp += val > 128 && val < 128 + 64;
+    }
+    ck_assert_int_ge(ramp, 5); /* without the softening: one jump of 64 */
+    scmc_image_free(&v);
+    scmc_image_free(&h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("structure");
@@ -481,6 +543,7 @@ static Suite *suite(void)
     tcase_add_test(tc, split_values_round_trip);
     tcase_add_test(tc, splitting_spends_samples_where_the_error_is);
     tcase_add_test(tc, field_has_no_peak_at_an_isolated_sample);
+    tcase_add_test(tc, upsampling_softens_the_step_at_an_edge);
     suite_add_tcase(s, tc);
     return s;
 }
