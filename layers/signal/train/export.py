@@ -170,7 +170,7 @@ def main():
     crc, size = write(sys.argv[2], tensors(model))
     print(f"{sys.argv[2]}: {size} bytes, model id {crc:08x}, step {state['step']}")
     if len(sys.argv) == 4:
-        small = {k: state[k] for k in ("config", "model", "step", "log", "widened") if k in state}
+        small = {k: state[k] for k in ("config", "model", "step", "log", "resized") if k in state}
         torch.save(small, sys.argv[3] + ".tmp")
         os.replace(sys.argv[3] + ".tmp", sys.argv[3])
         print(f"{sys.argv[3]}: {os.path.getsize(sys.argv[3])} bytes (no optimizer state)")

@@ -93,7 +93,7 @@ def main():
     model = SignalCodec(**cfg)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, log = 0, []
-    widened = state.get("widened", []) if state else []  # (step, M before, M after) of widen.py
+    resized = state.get("resized", []) if state else []  # (step, M before, M after) of latent_width.py
     if state:
         model.load_state_dict(state["model"])
         if "optimizer" in state:
@@ -112,7 +112,7 @@ def main():
     def save():
         tmp = args.ckpt + ".tmp"
         torch.save({"config": cfg, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "step": step, "log": log, "widened": widened}, tmp)
+                    "step": step, "log": log, "resized": resized}, tmp)
         os.replace(tmp, args.ckpt)
 
     t0 = last_save = time.time()
