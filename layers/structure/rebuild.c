@@ -318,6 +318,17 @@ static inline int floor_div(int a, int b)
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
+static inline int clamp_index(int i, int n)
+{
+    return i < 0 ? 0 : i >= n ? n - 1 : i;
+}
+
+/* floor(v / 2^s) for any sign (>> of a negative value is implementation-defined in C) */
+static inline int64_t floor_shift(int64_t v, int s)
+{
+    return v >= 0 ? v >> s : -((-v + ((int64_t)1 << s) - 1) >> s);
+}
+
 static inline uint8_t clamp255(int v)
 {
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
@@ -402,27 +413,21 @@ int scmc_structure_apply(const ScmcStructure *st, const int32_t *field, const Sc
             for (int x = 0; x < width; x++)
                 for (int c = 0; c < 3; c++) {
                     int64_t acc = 0;
-                    for (int k = 0; k <= order; k++) {
-                        int xx = x + k - half;
-                        xx = xx < 0 ? 0 : xx >= width ? width - 1 : xx;
-                        acc += kernel[k] * row[3 * xx + c];
-                    }
+                    for (int k = 0; k <= order; k++)
+                        acc += kernel[k] * row[3 * clamp_index(x + k - half, width) + c];
                     h[3 * x + c] = acc;
                 }
         }
+        const int64_t *taps[SOFTEN_ORDER_MAX + 1]; /* the ring rows under the kernel, borders replicated */
+        for (int k = 0; k <= order; k++)
+            taps[k] = ring + (size_t)(clamp_index(y + k - half, height) % ring_rows) * width * 3;
         const size_t o = (size_t)y * width * 3;
-        for (int x = 0; x < width; x++)
-            for (int c = 0; c < 3; c++) {
-                int64_t acc = 0;
-                for (int k = 0; k <= order; k++) {
-                    int yy = y + k - half;
-                    yy = yy < 0 ? 0 : yy >= height ? height - 1 : yy;
-                    acc += kernel[k] * ring[((size_t)(yy % ring_rows) * width + x) * 3 + c];
-                }
-                const int64_t t = acc + round_half; /* floor division by 2^shift */
-                const int d = (int)(t >= 0 ? t >> shift : -((-t + ((int64_t)1 << shift) - 1) >> shift));
-                out->rgb[o + 3 * x + c] = clamp255(base0->rgb[o + 3 * x + c] + d);
-            }
+        for (int i = 0; i < 3 * width; i++) {
+            int64_t acc = round_half;
+            for (int k = 0; k <= order; k++)
+                acc += kernel[k] * taps[k][i];
+            out->rgb[o + i] = clamp255(base0->rgb[o + i] + (int)floor_shift(acc, shift));
+        }
     }
     r = SCMC_OK;
 done:
