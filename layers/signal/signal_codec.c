@@ -27,6 +27,58 @@ static int run_deconv(const ScmcNnOps *ops, const ScmcConvLayer *l, ScmcTensor *
     return r;
 }
 
+/* y = g_a(x) on the first M - detail channels, d_a(x) on the last detail ones (before the gains).
+ * Takes x (the padded residual) and frees it. */
+static int analysis(const ScmcSignalModel *m, const ScmcNnOps *ops, ScmcTensor *x, ScmcTensor *y)
+{
+    ScmcTensor det = { 0, 0, 0, NULL };
+    const int b = SCMC_SIGNAL_DETAIL_BLOCK;
+    int r = m->detail ? ops->conv2d(x, m->d_a.weight, NULL, m->detail, b, b, 0, &det) : SCMC_OK;
+    for (int i = 0; i < 4 && !r; i++) {
+        r = run_conv(ops, &m->g_a[i], 2, x);
+        if (!r && i < 3)
+            r = ops->gdn(x, m->g_a_gdn[i].beta, m->g_a_gdn[i].gamma, 0);
+    }
+    if (!r && m->detail) {
+        r = scmc_tensor_alloc(y, m->M, x->h, x->w);
+        if (!r) {
+            memcpy(y->data, x->data, sizeof(float) * scmc_tensor_size(x));
+            memcpy(y->data + scmc_tensor_size(x), det.data, sizeof(float) * scmc_tensor_size(&det));
+        }
+        scmc_tensor_free(x);
+    } else if (!r) {
+        *y = *x;
+        x->data = NULL;
+    }
+    scmc_tensor_free(&det);
+    scmc_tensor_free(x);
+    return r;
+}
+
+/* x_hat = g_s(first M - detail channels) + d_s(last detail channels). Takes y (after the inverse
+ * gains) and leaves x_hat in its place. */
+static int synthesis(const ScmcSignalModel *m, const ScmcNnOps *ops, ScmcTensor *y)
+{
+    ScmcTensor det = { 0, 0, 0, NULL };
+    const int mg = m->M - m->detail, b = SCMC_SIGNAL_DETAIL_BLOCK;
+    int r = SCMC_OK;
+    if (m->detail) {
+        const ScmcTensor tail = { m->detail, y->h, y->w, y->data + (size_t)mg * y->h * y->w };
+        r = ops->conv_transpose2d(&tail, m->d_s.weight, NULL, 3, b, b, 0, 0, &det);
+        y->c = mg; /* g_s reads the first mg channels; the buffer is freed whole */
+    }
+    for (int i = 0; i < 4 && !r; i++) {
+        r = run_deconv(ops, &m->g_s[i], y);
+        if (!r && i < 3)
+            r = ops->gdn(y, m->g_s_igdn[i].beta, m->g_s_igdn[i].gamma, 1);
+    }
+    if (!r && m->detail)
+        for (size_t i = 0; i < scmc_tensor_size(y); i++)
+            y->data[i] += det.data[i];
+    scmc_tensor_free(&det);
+    return r;
+}
+
 /* z symbol: index within the channel's table, else the escape and a zigzag Exp-Golomb value. */
 void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v)
 {
@@ -156,19 +208,13 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
                 const size_t p = ((size_t)y * W + xx) * 3 + c;
                 x.data[((size_t)c * hp + y) * wp + xx] = ((float)img->rgb[p] - (float)base->rgb[p]) / 255.0f;
             }
-    for (int i = 0; i < 4 && !r; i++) {
-        r = run_conv(ops, &m->g_a[i], 2, &x);
-        if (!r && i < 3)
-            r = ops->gdn(&x, m->g_a_gdn[i].beta, m->g_a_gdn[i].gamma, 0);
-    }
     ScmcTensor y = { 0, 0, 0, NULL }, zt = { 0, 0, 0, NULL };
+    r = analysis(m, ops, &x, &y);
     if (!r) {
         const float *g = m->gain + (size_t)(quality - 1) * M;
         for (int c = 0; c < M; c++)
             for (int i = 0; i < yh * yw; i++)
-                x.data[(size_t)c * yh * yw + i] *= g[c];
-        y = x;
-        x.data = NULL;
+                y.data[(size_t)c * yh * yw + i] *= g[c];
         r = scmc_tensor_alloc(&zt, y.c, y.h, y.w);
         if (!r)
             memcpy(zt.data, y.data, sizeof(float) * scmc_tensor_size(&y));
@@ -349,11 +395,7 @@ int scmc_signal_render(const ScmcSignalDecoder *d, const ScmcImage *base, ScmcIm
             x.data[k] = ((have ? (float)d->y[k] : 0.0f) + (float)d->mean_q[k] / scale) * ig[c];
         }
     }
-    for (int i = 0; i < 4 && !r; i++) {
-        r = run_deconv(d->ops, &m->g_s[i], &x);
-        if (!r && i < 3)
-            r = d->ops->gdn(&x, m->g_s_igdn[i].beta, m->g_s_igdn[i].gamma, 1);
-    }
+    r = synthesis(m, d->ops, &x);
     if (!r)
         r = scmc_image_alloc(out, d->width, d->height);
     if (!r) {

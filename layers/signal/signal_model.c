@@ -29,7 +29,7 @@ static const void *get(Loader *ld, const char *name, int dtype, size_t count)
     return t ? t->data : NULL;
 }
 
-static void conv(Loader *ld, ScmcConvLayer *c, const char *name, int cin, int cout, int k)
+static void conv_weights(Loader *ld, ScmcConvLayer *c, const char *name, int cin, int cout, int k, int has_bias)
 {
     char n[64];
     c->cin = cin;
@@ -38,7 +38,12 @@ static void conv(Loader *ld, ScmcConvLayer *c, const char *name, int cin, int co
     snprintf(n, sizeof(n), "%s.weight", name);
     c->weight = get(ld, n, SCMC_DTYPE_F32, (size_t)cin * cout * k * k);
     snprintf(n, sizeof(n), "%s.bias", name);
-    c->bias = get(ld, n, SCMC_DTYPE_F32, (size_t)cout);
+    c->bias = has_bias ? get(ld, n, SCMC_DTYPE_F32, (size_t)cout) : NULL;
+}
+
+static void conv(Loader *ld, ScmcConvLayer *c, const char *name, int cin, int cout, int k)
+{
+    conv_weights(ld, c, name, cin, cout, k, 1);
 }
 
 static void gdn(Loader *ld, ScmcGdnLayer *g, const char *name, int c)
@@ -87,33 +92,38 @@ int scmc_signal_model_load(const uint8_t *data, size_t size, ScmcSignalModel *m,
     if (r)
         return r;
     Loader ld = { &m->w, err, errlen, 0 };
-    const int32_t *cfg = get(&ld, "config", SCMC_DTYPE_I32, 7);
+    const int32_t *cfg = get(&ld, "config", SCMC_DTYPE_I32, 8);
     if (cfg) {
         m->N = cfg[0], m->M = cfg[1], m->groups = cfg[2], m->num_qualities = cfg[3];
-        m->act_bits = cfg[4], m->weight_bits = cfg[5];
-        if (m->N < 1 || m->N > 256 || m->M < 1 || m->M > 256 || m->groups < 1 || m->groups > 63 ||
+        m->act_bits = cfg[4], m->weight_bits = cfg[5], m->detail = cfg[7];
+        if (m->N < 1 || m->N > 256 || m->M < 1 || m->M > 512 || m->groups < 1 || m->groups > 63 ||
             m->M % m->groups || m->num_qualities != 8 || m->act_bits < 4 || m->act_bits > 16 ||
-            m->weight_bits < 4 || m->weight_bits > 20 || cfg[6] != SCMC_SIGNAL_NUM_SCALES) {
+            m->weight_bits < 4 || m->weight_bits > 20 || cfg[6] != SCMC_SIGNAL_NUM_SCALES ||
+            m->detail < 0 || m->detail >= m->M) {
             snprintf(err, errlen, "weight file has an unsupported configuration");
             ld.failed = 1;
         }
     }
     if (!ld.failed) {
-        const int N = m->N, M = m->M;
+        const int N = m->N, M = m->M, mg = M - m->detail, b = SCMC_SIGNAL_DETAIL_BLOCK;
         conv(&ld, &m->g_a[0], "g_a.0", 3, N, 5);
         gdn(&ld, &m->g_a_gdn[0], "g_a.1", N);
         conv(&ld, &m->g_a[1], "g_a.2", N, N, 5);
         gdn(&ld, &m->g_a_gdn[1], "g_a.3", N);
         conv(&ld, &m->g_a[2], "g_a.4", N, N, 5);
         gdn(&ld, &m->g_a_gdn[2], "g_a.5", N);
-        conv(&ld, &m->g_a[3], "g_a.6", N, M, 5);
-        conv(&ld, &m->g_s[0], "g_s.0", M, N, 5);
+        conv(&ld, &m->g_a[3], "g_a.6", N, mg, 5);
+        conv(&ld, &m->g_s[0], "g_s.0", mg, N, 5);
         gdn(&ld, &m->g_s_igdn[0], "g_s.1", N);
         conv(&ld, &m->g_s[1], "g_s.2", N, N, 5);
         gdn(&ld, &m->g_s_igdn[1], "g_s.3", N);
         conv(&ld, &m->g_s[2], "g_s.4", N, N, 5);
         gdn(&ld, &m->g_s_igdn[2], "g_s.5", N);
         conv(&ld, &m->g_s[3], "g_s.6", N, 3, 5);
+        if (m->detail) {
+            conv_weights(&ld, &m->d_a, "d_a", 3, m->detail, b, 0);
+            conv_weights(&ld, &m->d_s, "d_s", m->detail, 3, b, 0);
+        }
         conv(&ld, &m->h_a[0], "h_a.0", M, N, 3);
         conv(&ld, &m->h_a[1], "h_a.2", N, N, 5);
         conv(&ld, &m->h_a[2], "h_a.4", N, N, 5);

@@ -27,11 +27,16 @@ typedef struct ScmcIntConvLayer {
     int cin, cout, k;
 } ScmcIntConvLayer;
 
+/* Kernel and stride of the detail transforms: one latent position per block. */
+#define SCMC_SIGNAL_DETAIL_BLOCK 16
+
 typedef struct ScmcSignalModel {
     ScmcWeights w;
     uint32_t id;
-    int N, M, groups, num_qualities, act_bits, weight_bits;
+    /* M latent channels: the first M - detail from g_a, the last detail from the linear d_a. */
+    int N, M, groups, num_qualities, act_bits, weight_bits, detail;
     ScmcConvLayer g_a[4], g_s[4], h_a[3];
+    ScmcConvLayer d_a, d_s;                /* detail transforms (no bias), when detail > 0 */
     ScmcGdnLayer g_a_gdn[3], g_s_igdn[3];
     ScmcIntConvLayer h_s[3];
     const float *gain, *inv_gain;          /* num_qualities x M */

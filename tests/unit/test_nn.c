@@ -106,9 +106,48 @@ static void check_backend(const ScmcNnOps *ops)
     }
 }
 
+/* Kernel = stride, no padding: the signal layer's detail transforms (16x16 blocks), also with
+ * sizes that leave a partial block at the edge for the forward convolution. */
+static void check_block_transforms(const ScmcNnOps *ops)
+{
+    uint64_t seed = 99;
+    for (int iter = 0; iter < 12; iter++) {
+        const int k = iter % 3 == 0 ? 16 : 2 + 2 * (int)test_rand_below(&seed, 3);
+        const int cin = 1 + (int)test_rand_below(&seed, 4), cout = 1 + (int)test_rand_below(&seed, 5);
+        const int h = k * (1 + (int)test_rand_below(&seed, 3)) + (int)test_rand_below(&seed, 2) * (k / 2);
+        const int w = k * (1 + (int)test_rand_below(&seed, 3));
+        ScmcTensor in, out;
+        ck_assert_int_eq(scmc_tensor_alloc(&in, cin, h, w), SCMC_OK);
+        fill(&seed, in.data, scmc_tensor_size(&in));
+        float *wt = malloc(sizeof(float) * (size_t)cin * cout * k * k);
+        fill(&seed, wt, (size_t)cin * cout * k * k);
+        ck_assert_int_eq(ops->conv2d(&in, wt, NULL, cout, k, k, 0, &out), SCMC_OK);
+        ck_assert_int_eq(out.h, h / k);
+        ck_assert_int_eq(out.w, w / k);
+        for (int co = 0; co < cout; co++)
+            for (int y = 0; y < out.h; y++)
+                for (int x = 0; x < out.w; x++)
+                    ck_assert_float_eq_tol(out.data[((size_t)co * out.h + y) * out.w + x],
+                                           naive_conv_at(&in, wt, NULL, co, k, k, 0, y, x), 1e-4);
+        scmc_tensor_free(&out);
+        ck_assert_int_eq(ops->conv_transpose2d(&in, wt, NULL, cout, k, k, 0, 0, &out), SCMC_OK);
+        ck_assert_int_eq(out.h, h * k);
+        ck_assert_int_eq(out.w, w * k);
+        for (int co = 0; co < cout; co++)
+            for (int y = 0; y < out.h; y++)
+                for (int x = 0; x < out.w; x++)
+                    ck_assert_float_eq_tol(out.data[((size_t)co * out.h + y) * out.w + x],
+                                           naive_deconv_at(&in, wt, NULL, cout, co, k, k, 0, y, x), 1e-4);
+        scmc_tensor_free(&out);
+        free(wt);
+        scmc_tensor_free(&in);
+    }
+}
+
 START_TEST(reference_backend)
 {
     check_backend(&scmc_nn_ref_ops);
+    check_block_transforms(&scmc_nn_ref_ops);
 }
 END_TEST
 
@@ -117,6 +156,7 @@ START_TEST(default_backend)
     const ScmcNnOps *ops = scmc_nn_default_ops();
     ops->set_threads(2);
     check_backend(ops);
+    check_block_transforms(ops);
     ops->set_threads(1);
 }
 END_TEST
@@ -126,6 +166,7 @@ START_TEST(blas_backend)
 {
     scmc_nn_blas_ops.set_threads(2);
     check_backend(&scmc_nn_blas_ops);
+    check_block_transforms(&scmc_nn_blas_ops);
     scmc_nn_blas_ops.set_threads(1);
 }
 END_TEST

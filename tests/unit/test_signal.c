@@ -352,6 +352,55 @@ START_TEST(progressive_and_model_id)
 }
 END_TEST
 
+/* A detail latent paints its d_s block (16x16, 255 * value * inverse gain * weights) at its own
+ * position and nothing else: the C synthesis lays blocks out as the training graph does. */
+START_TEST(detail_channel_paints_its_block)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    ck_assert_ptr_nonnull(m);
+    if (!m->detail) {
+        printf("detail_channel_paints_its_block: the default model has no detail channels, nothing to check\n");
+        return;
+    }
+    const int W = 80, H = 72, b = SCMC_SIGNAL_DETAIL_BLOCK, q = 8, by = 2, bx = 3;
+    ScmcImage base, plain, painted;
+    ck_assert_int_eq(scmc_image_alloc(&base, W, H), SCMC_OK);
+    memset(base.rgb, 128, (size_t)W * H * 3);
+    ScmcSignalDecoder d;
+    ck_assert_int_eq(scmc_signal_decoder_init(&d, m, scmc_nn_default_ops(), W, H), SCMC_OK);
+    const size_t yn = (size_t)m->M * d.yh * d.yw;
+    memset(d.mean_q, 0, sizeof(int32_t) * yn);
+    d.quality = q;
+    d.groups_parsed = m->groups;
+    ck_assert_int_eq(scmc_signal_render(&d, &base, &plain), SCMC_OK);
+    const int c = m->M - m->detail; /* the first detail channel: the strongest component */
+    const float ig = m->inv_gain[(size_t)(q - 1) * m->M + c];
+    float peak = 0;
+    for (int i = 0; i < 3 * b * b; i++)
+        peak = fmaxf(peak, fabsf(m->d_s.weight[i]));
+    const int v = (int)lroundf(40.0f / (255.0f * ig * peak)); /* at most 40 levels either way */
+    ck_assert_int_ge(v, 1);
+    d.y[((size_t)c * d.yh + by) * d.yw + bx] = v;
+    ck_assert_int_eq(scmc_signal_render(&d, &base, &painted), SCMC_OK);
+    int changed = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int ch = 0; ch < 3; ch++) {
+                const size_t p = ((size_t)y * W + x) * 3 + ch;
+                const int diff = (int)painted.rgb[p] - (int)plain.rgb[p];
+                const int inside = y / b == by && x / b == bx;
+                const float want = inside ? 255.0f * v * ig * m->d_s.weight[((size_t)ch * b + y % b) * b + x % b] : 0.0f;
+                ck_assert_msg(fabsf((float)diff - want) <= 1.01f, "(%d,%d,%d): %d, expected %.2f", x, y, ch, diff, want);
+                changed += diff != 0;
+            }
+    ck_assert_int_gt(changed, b * b / 2);
+    scmc_image_free(&painted);
+    scmc_image_free(&plain);
+    scmc_image_free(&base);
+    scmc_signal_decoder_free(&d);
+}
+END_TEST
+
 static Suite *signal_suite(void)
 {
     Suite *s = suite_create("signal");
@@ -364,6 +413,7 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, rd_rounding_moves_towards_zero);
     tcase_add_test(tc, bit_exact_parse_kodak);
     tcase_add_test(tc, progressive_and_model_id);
+    tcase_add_test(tc, detail_channel_paints_its_block);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -46,13 +46,13 @@ def code(model, img, base, q):
     x = torch.from_numpy(((img.astype(np.float32) - base) / 255.0).transpose(2, 0, 1)[None].copy())
     ph, pw = -h % 64, -w % 64  # the C codec pads with zero residual to a multiple of 64
     x = F.pad(x, (0, pw, 0, ph))
-    y = model.g_a(x) * model.gain[q][None, :, None, None]
+    y = model.analysis(x) * model.gain[q][None, :, None, None]
     z_hat = torch.round(model.h_a(y))
     mean, scale = model.hyper_params(z_hat)
     y_hat = torch.round(y - mean) + mean
     bits = -torch.log2(gaussian_likelihood(y_hat - mean, scale)).sum() - torch.log2(
         model.density.likelihood(z_hat)).sum()
-    x_hat = model.g_s(y_hat * model.inv_gain[q][None, :, None, None])[0, :, :h, :w]
+    x_hat = model.synthesis(y_hat * model.inv_gain[q][None, :, None, None])[0, :, :h, :w]
     rec = np.clip(np.round(base + 255.0 * x_hat.numpy().transpose(1, 2, 0)), 0, 255).astype(np.uint8)
     return bits.item(), rec
 

@@ -6,7 +6,8 @@
 With SMALL_CKPT, also writes a resumable checkpoint without the optimizer state (a third of the
 size: the one committed to the repository; train.py resumes from it with fresh Adam moments).
 
-Float tensors: the analysis/synthesis transforms (effective GDN parameters), h_a, the gains.
+Float tensors: the analysis/synthesis transforms (effective GDN parameters), the detail
+transforms d_a / d_s when the model has them, h_a, the gains.
 Integer tensors (everything the entropy model depends on, DESIGN.md sync rules):
   - h_s as a fixed-point network: weights * 2^WEIGHT_BITS, biases * 2^(WEIGHT_BITS + ACT_BITS);
   - the 64 scale thresholds * 2^ACT_BITS;
@@ -110,7 +111,7 @@ def tensors(model):
     def i32(name, t):
         out.append((name, DT_I32, torch.as_tensor(t, dtype=torch.int64).contiguous()))
 
-    i32("config", [model.N, model.M, model.groups, NUM_QUALITIES, ACT_BITS, WEIGHT_BITS, NUM_SCALES])
+    i32("config", [model.N, model.M, model.groups, NUM_QUALITIES, ACT_BITS, WEIGHT_BITS, NUM_SCALES, model.detail])
     for seq in ("g_a", "g_s"):
         for i, layer in enumerate(getattr(model, seq)):
             if isinstance(layer, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
@@ -120,6 +121,9 @@ def tensors(model):
                 beta, gamma = layer.effective()
                 f32(f"{seq}.{i}.beta", beta.detach())
                 f32(f"{seq}.{i}.gamma", gamma.detach())
+    if model.detail:
+        f32("d_a.weight", sd["d_a.weight"])
+        f32("d_s.weight", sd["d_s.weight"])
     for i in (0, 2, 4):
         f32(f"h_a.{i}.weight", sd[f"h_a.{i}.weight"])
         f32(f"h_a.{i}.bias", sd[f"h_a.{i}.bias"])
@@ -170,7 +174,7 @@ def main():
     crc, size = write(sys.argv[2], tensors(model))
     print(f"{sys.argv[2]}: {size} bytes, model id {crc:08x}, step {state['step']}")
     if len(sys.argv) == 4:
-        small = {k: state[k] for k in ("config", "model", "step", "log", "resized") if k in state}
+        small = {k: state[k] for k in ("config", "model", "step", "log", "resized", "quality_loss") if k in state}
         torch.save(small, sys.argv[3] + ".tmp")
         os.replace(sys.argv[3] + ".tmp", sys.argv[3])
         print(f"{sys.argv[3]}: {os.path.getsize(sys.argv[3])} bytes (no optimizer state)")

@@ -70,6 +70,8 @@ def main():
 
     state = torch.load(args.src)
     cfg = dict(state["config"])
+    if cfg.get("detail", 0):
+        sys.exit("latent_width.py: the checkpoint has detail channels (add_detail.py); it changes plain models only")
     M, per = cfg["M"], cfg["M"] // cfg["groups"]
     M2 = args.M
     if M2 == M or M2 < per or M2 % per:

@@ -11,6 +11,12 @@ src/nn (conv, transposed conv, GDN/IGDN, ReLU). Keep the two in step: a new op h
  - latent groups: y's channels are split into GROUPS groups coded as separate sub-layers. Nested
    dropout during training (keep a random prefix of groups, replace the rest by their predicted
    mean) orders the information so that every prefix decodes well.
+ - detail channels (optional, the last DETAIL of the M latent channels): a linear block transform
+   beside g_a / g_s, d_a a 16x16 stride-16 convolution of the input and d_s its transposed
+   counterpart added to g_s's output. They raise the ceiling that M - DETAIL nonlinear channels
+   put on the top qualities; add_detail.py starts them from a reduced-rank regression of the
+   trained model's remaining error, so they carry information from the first step
+   (docs/signal.md, "Detail channels").
 """
 import math
 
@@ -21,6 +27,7 @@ import torch.nn.functional as F
 SCALE_MIN = 0.11
 SCALE_MAX = 256.0
 NUM_QUALITIES = 8
+DETAIL_BLOCK = 16     # kernel and stride of the detail transforms (the latent grid)
 LIKELIHOOD_MIN = 1e-9  # as in CompressAI: bounds the rate term of a single symbol
 # lambda per --quality (1..8), log-spaced; L = lambda * 255^2 * MSE + bpp.
 LAMBDAS = [0.0018 * (0.14 / 0.0018) ** (i / (NUM_QUALITIES - 1)) for i in range(NUM_QUALITIES)]
@@ -107,13 +114,17 @@ def ste_round(x):
 
 
 class SignalCodec(nn.Module):
-    def __init__(self, N=64, M=96, groups=6):
+    def __init__(self, N=64, M=96, groups=6, detail=0):
         super().__init__()
-        assert M % groups == 0
-        self.N, self.M, self.groups = N, M, groups
-        self.g_a = nn.Sequential(conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M))
-        self.g_s = nn.Sequential(deconv(M, N), GDN(N, True), deconv(N, N), GDN(N, True),
+        assert M % groups == 0 and 0 <= detail < M
+        self.N, self.M, self.groups, self.detail = N, M, groups, detail
+        mg = M - detail  # channels of the nonlinear transforms
+        self.g_a = nn.Sequential(conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, mg))
+        self.g_s = nn.Sequential(deconv(mg, N), GDN(N, True), deconv(N, N), GDN(N, True),
                                  deconv(N, N), GDN(N, True), deconv(N, 3))
+        if detail:
+            self.d_a = nn.Conv2d(3, detail, DETAIL_BLOCK, DETAIL_BLOCK, 0, bias=False)
+            self.d_s = nn.ConvTranspose2d(detail, 3, DETAIL_BLOCK, DETAIL_BLOCK, 0, bias=False)
         self.h_a = nn.Sequential(conv(M, N, 3, 1), nn.ReLU(), conv(N, N), nn.ReLU(), conv(N, N))
         self.h_s = nn.Sequential(deconv(N, N), nn.ReLU(), deconv(N, N), nn.ReLU(), conv(N, 2 * M, 3, 1))
         self.density = FactorizedDensity(N)
@@ -125,6 +136,17 @@ class SignalCodec(nn.Module):
                 self.gain[q].fill_(f)
                 self.inv_gain[q].fill_(1.0 / f)
 
+    def analysis(self, x):
+        """x (B,3,H,W), H and W multiples of 16 -> y (B,M,H/16,W/16), before the gains."""
+        y = self.g_a(x)
+        return torch.cat([y, self.d_a(x)], 1) if self.detail else y
+
+    def synthesis(self, y):
+        """y (after the inverse gains) -> x_hat."""
+        mg = self.M - self.detail
+        x = self.g_s(y[:, :mg])
+        return x + self.d_s(y[:, mg:]) if self.detail else x
+
     def hyper_params(self, z_hat):
         out = self.h_s(z_hat)
         mean, scale_raw = out[:, : self.M], out[:, self.M:]
@@ -134,7 +156,7 @@ class SignalCodec(nn.Module):
         """x: residual in [-1, 1] (B,3,H,W); q: (B,) quality indices; keep_groups: (B,) ints in
         0..groups, the number of latent groups the decoder receives (None: all)."""
         g = self.gain[q][:, :, None, None]
-        y = self.g_a(x) * g
+        y = self.analysis(x) * g
         z = self.h_a(y)
         z_noisy = z + torch.empty_like(z).uniform_(-0.5, 0.5)
         z_lik = self.density.likelihood(z_noisy)
@@ -149,5 +171,5 @@ class SignalCodec(nn.Module):
             keep = (ch < (keep_groups[:, None] * per)).float()[:, :, None, None]
             y_hat = keep * y_hat + (1 - keep) * mean
             y_lik = keep * y_lik + (1 - keep)  # dropped groups cost nothing
-        x_hat = self.g_s(y_hat * self.inv_gain[q][:, :, None, None])
+        x_hat = self.synthesis(y_hat * self.inv_gain[q][:, :, None, None])
         return x_hat, y_lik, z_lik

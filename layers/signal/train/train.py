@@ -2,7 +2,7 @@
 """Train the signal-layer codec on random crops of ../shared/data/train (CPU, resumable).
 
   /usr/bin/python3 layers/signal/train/train.py --ckpt CKPT [--steps N] [--hours H]
-        [--data DIR] [--base-dir DIR] [--N 64 --M 96 --groups 6] [--lr 2e-4] [--threads 2]
+        [--data DIR] [--base-dir DIR] [--N 64 --M 96 --groups 6] [--lr 2e-4] [--threads 2] [--balance P]
 
 The input is the residual img - base1 in [-1, 1]. Without --base-dir base1 is the flat mid-grey
 image (what `scmc encode --layers signal` uses); with it, base1 for train/foo.jpg is read from
@@ -82,6 +82,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=float, default=600.0, help="seconds between checkpoints")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--balance", type=float, default=0.0, metavar="P",
+                    help="weight each sample's loss by (mean / running mean loss of its quality)^P: with P = 1 "
+                         "every quality pulls the shared weights about equally, with 0 (default) the top "
+                         "qualities dominate (their loss is about 10 times the lowest one's)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -93,7 +97,7 @@ def main():
     model = SignalCodec(**cfg)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, log = 0, []
-    resized = state.get("resized", []) if state else []  # (step, M before, M after) of latent_width.py
+    resized = state.get("resized", []) if state else []  # (step, M before, M after[, "detail"]): latent_width.py, add_detail.py
     if state:
         model.load_state_dict(state["model"])
         if "optimizer" in state:
@@ -108,11 +112,15 @@ def main():
     images = load_images(args.data, args.base_dir)
     print(f"{len(images)} images, config {cfg}, lr {args.lr}, batch {args.batch}x{args.crop}^2", flush=True)
     lambdas = torch.tensor(LAMBDAS)
+    # running mean loss per quality (--balance); kept in the checkpoint
+    quality_loss = state.get("quality_loss") if state else None
+    quality_loss = torch.tensor(quality_loss) if quality_loss is not None else None
 
     def save():
         tmp = args.ckpt + ".tmp"
         torch.save({"config": cfg, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "step": step, "log": log, "resized": resized}, tmp)
+                    "step": step, "log": log, "resized": resized,
+                    "quality_loss": quality_loss.tolist() if quality_loss is not None else None}, tmp)
         os.replace(tmp, args.ckpt)
 
     t0 = last_save = time.time()
@@ -127,9 +135,22 @@ def main():
         bits = -(torch.log2(y_lik).sum((1, 2, 3)) + torch.log2(z_lik).sum((1, 2, 3)))
         bpp = bits / npix
         mse = ((x_hat - x) ** 2).mean((1, 2, 3))
-        loss = (lambdas[q] * 255 ** 2 * mse + bpp).mean()
+        per_sample = lambdas[q] * 255 ** 2 * mse + bpp
+        loss = per_sample.mean()
+        objective = loss
+        if args.balance > 0:
+            with torch.no_grad():
+                if quality_loss is None:
+                    quality_loss = torch.full((NUM_QUALITIES,), float("nan"))
+                for k in q.unique().tolist():
+                    v = per_sample[q == k].mean().item()
+                    old_v = quality_loss[k].item()
+                    quality_loss[k] = v if math.isnan(old_v) else 0.99 * old_v + 0.01 * v
+                ref = quality_loss.nanmean() if hasattr(torch, "nanmean") else quality_loss[~quality_loss.isnan()].mean()
+                w = (ref / quality_loss[q]) ** args.balance
+            objective = (w * per_sample).mean()
         opt.zero_grad()
-        loss.backward()
+        objective.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         step += 1
