@@ -32,11 +32,11 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from latent_width import carry_latents, load_plain, start_from  # noqa: E402
 from model import DETAIL_BLOCK, LAMBDAS, NUM_QUALITIES, SignalCodec  # noqa: E402
 
 DEFAULT_DATA = os.path.normpath(os.path.join(HERE, "../../../../shared/data/train/bsds500"))
@@ -81,11 +81,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    state = torch.load(args.src)
-    cfg = dict(state["config"])
-    if cfg.get("detail", 0):
-        sys.exit("add_detail.py: the checkpoint already has detail channels")
-    M, per, K = cfg["M"], cfg["M"] // cfg["groups"], args.detail
+    state, cfg, M, per = load_plain(args.src, "add_detail.py")
+    K = args.detail
     if K < per or K % per or K > BLOCK:
         sys.exit(f"add_detail.py: --detail must be a multiple of the group size {per}, at most {BLOCK}")
     old = SignalCodec(**cfg)
@@ -107,28 +104,17 @@ def main():
 
     torch.manual_seed(args.seed)
     new_cfg = {"N": cfg["N"], "M": M + K, "groups": (M + K) // per, "detail": K}
-    model = SignalCodec(**new_cfg)
-    sd = model.state_dict()
-    o = state["model"]
-    for k, v in o.items():
-        if k in sd and sd[k].shape == v.shape:
-            sd[k] = v.clone()
+    model, sd = start_from(state["model"], new_cfg)
+    M2 = M + K
+    carry_latents(state["model"], sd, M, M2)
     step = np.sqrt(18.0 / (np.array(LAMBDAS) * 255.0 ** 2 * math.log(2.0)))  # per quality
     b = DETAIL_BLOCK
     with torch.no_grad():
         sd["d_a.weight"] = torch.from_numpy((U.T @ B).reshape(K, 3, b, b)).float()
         sd["d_s.weight"] = torch.from_numpy(U.T.reshape(K, 3, b, b).copy()).float()
-        sd["h_a.0.weight"][:, :M] = o["h_a.0.weight"]
-        sd["h_a.0.weight"][:, M:] = 0
-        sd["h_a.0.bias"] = o["h_a.0.bias"].clone()
-        ow, ob = o["h_s.4.weight"], o["h_s.4.bias"]  # rows: M means, then M scales
-        M2 = M + K
-        sd["h_s.4.weight"][:M], sd["h_s.4.bias"][:M] = ow[:M], ob[:M]
-        sd["h_s.4.weight"][M:M2], sd["h_s.4.bias"][M:M2] = 0, 0
-        sd["h_s.4.weight"][M2:M2 + M], sd["h_s.4.bias"][M2:M2 + M] = ow[M:], ob[M:]
-        sd["h_s.4.weight"][M2 + M:] = 0
+        sd["h_s.4.weight"][M:M2], sd["h_s.4.bias"][M:M2] = 0, 0  # new means: zero
+        sd["h_s.4.weight"][M2 + M:] = 0                          # new scales: a constant each
         sd["h_s.4.bias"][M2 + M:] = torch.from_numpy(coef_std / step[NUM_QUALITIES // 2]).float()
-        sd["gain"][:, :M], sd["inv_gain"][:, :M] = o["gain"], o["inv_gain"]
         sd["gain"][:, M:] = torch.from_numpy(1.0 / step).float()[:, None]
         sd["inv_gain"][:, M:] = torch.from_numpy(step).float()[:, None]
     model.load_state_dict(sd)

@@ -27,14 +27,31 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import SignalCodec  # noqa: E402
 
 
-def widen(old, sd, M, M2):
+def load_plain(path, tool):
+    """A checkpoint without detail channels: (state, config, M, group size)."""
+    state = torch.load(path)
+    cfg = dict(state["config"])
+    if cfg.get("detail", 0):
+        sys.exit(f"{tool}: the checkpoint has detail channels (add_detail.py); it takes plain models only")
+    return state, cfg, cfg["M"], cfg["M"] // cfg["groups"]
+
+
+def start_from(old, new_cfg):
+    """A fresh model of new_cfg and its state dict holding every old tensor whose shape is kept."""
+    model = SignalCodec(**new_cfg)
+    sd = model.state_dict()
+    for k, v in old.items():
+        if k in sd and sd[k].shape == v.shape:
+            sd[k] = v.clone()
+    return model, sd
+
+
+def carry_latents(old, sd, M, M2):
+    """Latent channels M..M2-1 appended to M trained ones: the old channels keep their hyper-analysis
+    inputs, predicted means and scales and gains; the hyper-analysis reads the new ones with zero
+    weights, so z starts unchanged. What the new channels' own rows hold is up to the caller."""
     with torch.no_grad():
-        sd["g_a.6.weight"][:M] = old["g_a.6.weight"]           # outputs 0..M-1: the old channels
-        sd["g_a.6.bias"][:M] = old["g_a.6.bias"]
-        sd["g_s.0.weight"][:M] = old["g_s.0.weight"]           # transposed conv: in x out x k x k
-        sd["g_s.0.weight"][M:] *= 0.1
-        sd["g_s.0.bias"].copy_(old["g_s.0.bias"])
-        sd["h_a.0.weight"][:, :M] = old["h_a.0.weight"]        # z unchanged: new inputs at zero
+        sd["h_a.0.weight"][:, :M] = old["h_a.0.weight"]
         sd["h_a.0.weight"][:, M:] = 0
         sd["h_a.0.bias"].copy_(old["h_a.0.bias"])
         ow, ob = old["h_s.4.weight"], old["h_s.4.bias"]         # rows 0..M2-1 means, then scales
@@ -42,6 +59,17 @@ def widen(old, sd, M, M2):
         sd["h_s.4.weight"][M2:M2 + M], sd["h_s.4.bias"][M2:M2 + M] = ow[M:], ob[M:]
         for name in ("gain", "inv_gain"):
             sd[name][:, :M] = old[name]
+
+
+def widen(old, sd, M, M2):
+    carry_latents(old, sd, M, M2)
+    with torch.no_grad():
+        sd["g_a.6.weight"][:M] = old["g_a.6.weight"]           # outputs 0..M-1: the old channels
+        sd["g_a.6.bias"][:M] = old["g_a.6.bias"]
+        sd["g_s.0.weight"][:M] = old["g_s.0.weight"]           # transposed conv: in x out x k x k
+        sd["g_s.0.weight"][M:] *= 0.1
+        sd["g_s.0.bias"].copy_(old["g_s.0.bias"])
+        for name in ("gain", "inv_gain"):
             sd[name][:, M:] = old[name].mean(1, keepdim=True)
 
 
@@ -68,22 +96,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    state = torch.load(args.src)
-    cfg = dict(state["config"])
-    if cfg.get("detail", 0):
-        sys.exit("latent_width.py: the checkpoint has detail channels (add_detail.py); it changes plain models only")
-    M, per = cfg["M"], cfg["M"] // cfg["groups"]
+    state, cfg, M, per = load_plain(args.src, "latent_width.py")
     M2 = args.M
     if M2 == M or M2 < per or M2 % per:
         sys.exit(f"latent_width.py: --M must differ from {M} and be a positive multiple of the group size {per}")
     torch.manual_seed(args.seed)
     new_cfg = {"N": cfg["N"], "M": M2, "groups": M2 // per}
-    model = SignalCodec(**new_cfg)
     old = state["model"]
-    sd = model.state_dict()
-    for k, v in old.items():
-        if sd[k].shape == v.shape:
-            sd[k] = v.clone()
+    model, sd = start_from(old, new_cfg)
     (widen if M2 > M else narrow)(old, sd, M, M2)
     model.load_state_dict(sd)
     torch.save({"config": new_cfg, "model": model.state_dict(), "step": state["step"], "log": state["log"],
