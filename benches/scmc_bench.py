@@ -15,7 +15,7 @@ and byte budgets cut from the highest-quality stream with `scmc truncate --bpp`.
 
 Outputs in --out (default bench-out/): rows.csv (every image x setting), summary.json (means per
 setting, BD-rates against --anchor), rd_psnr.png and rd_msssim.png, strip_*.png (progressive
-decodes) and report.html. Results are cached in cache.json by (codec, setting, image size and mtime; for scmc also the
+decodes) and report.html. Results are cached in cache.json by (codec, setting, image name and content hash; for scmc also the
 binary's size and mtime):
 a rerun only does what is missing; --force CODEC redoes one codec.
 """
@@ -23,6 +23,7 @@ import argparse
 import concurrent.futures
 import csv
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -113,6 +114,7 @@ class Bench:
         if args.force:
             self.cache = {k: v for k, v in self.cache.items() if not k.startswith(args.force + "|")}
         self.lock = threading.Lock()
+        self.digests = {}
         self.done = 0
         self.total = 0
         self.t0 = time.time()
@@ -130,10 +132,17 @@ class Bench:
             elif self.done % 10 == 0 or self.done == self.total:
                 sys.stderr.write(f"[{self.done}/{self.total}] {what} elapsed {el:.0f}s remaining ~{rem:.0f}s\n")
 
+    def image_digest(self, img):
+        # by content: copies of the same images (new checkouts of ../shared/data) reuse the cache
+        with self.lock:
+            if img not in self.digests:
+                with open(img, "rb") as fh:
+                    self.digests[img] = hashlib.sha256(fh.read()).hexdigest()[:20]
+            return self.digests[img]
+
     def key(self, codec, setting, img):
-        st = os.stat(img)
         # "rss2": rows cached before the peaks came from GNU time are measured again
-        k = f"{codec}|{setting}|{os.path.abspath(img)}|{st.st_size}|{int(st.st_mtime)}|rss2"
+        k = f"{codec}|{setting}|{os.path.basename(img)}|{self.image_digest(img)}|rss2"
         if codec == "scmc":  # a rebuilt scmc (new code or weights) is measured anew
             b = os.stat(self.a.scmc)
             k += f"|{b.st_size}|{int(b.st_mtime)}"
