@@ -1,5 +1,5 @@
-/* Cost of the signal layer's progressive sub-layers: each image is coded as usual (1 + G
- * sub-layers, each its own range-coder payload with its own length and CRC in the layer table),
+/* Cost of the signal layer's progressive sub-layers: each image is coded as usual (1 + the groups
+ * the encoder sends, each its own range-coder payload with its own length and CRC in the layer table),
  * then the same z and y symbols are coded again as one payload, as a non-progressive codec would.
  * Prints both sizes per image and the mean overhead.
  *   scalability_cost IMAGE... [--quality Q] */
@@ -24,7 +24,7 @@ static size_t one_payload_size(const ScmcSignalDecoder *d)
     for (int c = 0; c < m->N; c++)
         for (int i = 0; i < d->zh * d->zw; i++)
             scmc_signal_put_z(&e, m, c, d->z[(size_t)c * d->zh * d->zw + i]);
-    const size_t yn = (size_t)m->M * d->yh * d->yw;
+    const size_t yn = (size_t)d->groups_parsed * (m->M / m->groups) * d->yh * d->yw; /* the groups sent */
     for (size_t k = 0; k < yn; k++)
         scmc_signal_put_y(&e, m, d->scale_idx[k], d->y[k]);
     uint8_t *buf;

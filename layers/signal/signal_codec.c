@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "scmc/scmc.h"
+#include "container/container.h"
 #include "entropy/range_coder.h"
 #include "signal_codec.h"
 
@@ -184,6 +185,24 @@ static uint64_t squared_error(const ScmcImage *a, const ScmcImage *b)
     return s;
 }
 
+/* Squared error against img of the picture the decoder paints from x (3 x hp x wp, the synthesis
+ * output): base + 255 x, rounded and clamped as scmc_signal_render does. */
+static uint64_t painted_error(const ScmcImage *img, const ScmcImage *base, const ScmcTensor *x)
+{
+    uint64_t s = 0;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < img->height; y++) {
+            const float *row = x->data + ((size_t)c * x->h + y) * x->w;
+            for (int xx = 0; xx < img->width; xx++) {
+                const size_t p = ((size_t)y * img->width + xx) * 3 + c;
+                const float v = (float)base->rgb[p] + 255.0f * row[xx] + 0.5f;
+                const int d = (int)(v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v) - (int)img->rgb[p];
+                s += (uint64_t)(d * d);
+            }
+        }
+    return s;
+}
+
 static int finish_payload(ScmcRangeEncoder *e, ScmcPayloads *out)
 {
     if (scmc_renc_finish(e, &out->data[out->count], &out->size[out->count]))
@@ -192,10 +211,119 @@ static int finish_payload(ScmcRangeEncoder *e, ScmcPayloads *out)
     return SCMC_OK;
 }
 
-int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
-                       const ScmcImage *base, int quality, double rdoq_mu, ScmcPayloads *out)
+double scmc_signal_lambda(int quality)
 {
-    const int W = img->width, H = img->height;
+    return 0.0018 * pow(0.14 / 0.0018, (quality - 1) / 7.0);
+}
+
+/* The synthesis output (3 x hp x wp) after the first p latent groups: the rest at their means. */
+static int prefix_picture(const ScmcSignalModel *m, const ScmcNnOps *ops, int quality, const int32_t *v,
+                          const int32_t *mean_q, int yh, int yw, int p, ScmcTensor *x)
+{
+    const int M = m->M, sent = p * (M / m->groups), plane = yh * yw;
+    int r = scmc_tensor_alloc(x, M, yh, yw);
+    if (r)
+        return r;
+    const float scale = (float)(1 << m->act_bits);
+    const float *ig = m->inv_gain + (size_t)(quality - 1) * M;
+    for (int c = 0; c < M; c++)
+        for (int i = 0; i < plane; i++) {
+            const size_t k = (size_t)c * plane + i;
+            x->data[k] = ((c < sent ? (float)v[k] : 0.0f) + (float)mean_q[k] / scale) * ig[c];
+        }
+    r = synthesis(m, ops, x);
+    if (r)
+        scmc_tensor_free(x);
+    return r;
+}
+
+/* Adds what detail group g paints (d_s of its symbols) to x, the synthesis output. d_s is linear,
+ * without bias, and paints disjoint 16x16 blocks, so this equals synthesising with the group's
+ * symbols added (up to float order), at the price of a few block products per non-zero symbol. */
+static void add_detail_group(const ScmcSignalModel *m, int quality, const int32_t *v, int yh, int yw, int g,
+                             ScmcTensor *x)
+{
+    const int M = m->M, per = M / m->groups, plane = yh * yw, b = SCMC_SIGNAL_DETAIL_BLOCK;
+    const float *ig = m->inv_gain + (size_t)(quality - 1) * M;
+    for (int c = g * per; c < (g + 1) * per; c++) {
+        const float *kern = m->d_s.weight + (size_t)(c - (M - m->detail)) * 3 * b * b;
+        for (int i = 0; i < plane; i++) {
+            const int32_t q = v[(size_t)c * plane + i];
+            if (!q)
+                continue;
+            const float a = (float)q * ig[c];
+            const int y0 = i / yw * b, x0 = i % yw * b;
+            for (int ch = 0; ch < 3; ch++)
+                for (int ky = 0; ky < b; ky++) {
+                    float *row = x->data + ((size_t)ch * x->h + y0 + ky) * x->w + x0;
+                    const float *krow = kern + ((size_t)ch * b + ky) * b;
+                    for (int kx = 0; kx < b; kx++)
+                        row[kx] += a * krow[kx];
+                }
+        }
+    }
+}
+
+/* How many latent groups to write (sub-layers 1..count, count >= 1): the prefix with the lowest
+ * training objective lambda * SSE / 3 + bits (SSE over the W x H x 3 samples; bits of the group
+ * payloads and of their layer-table entries; sub-layer 0 is always sent). The groups after
+ * `first` hold only detail channels, whose pictures add_detail_group builds one from the other:
+ * one synthesis prices all those prefixes. Shorter prefixes cost one synthesis each and are tried
+ * downwards from `first` while the cost keeps falling (it falls, then rises, along the groups
+ * that nested dropout ordered). Encoder-only: the float sums need not match any decoder's. */
+static int groups_to_send(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
+                          const ScmcImage *base, int quality, const int32_t *v, const int32_t *mean_q,
+                          int yh, int yw, const ScmcPayloads *groups, int *count)
+{
+    const int G = m->groups, per = m->M / G, first = (m->M - m->detail + per - 1) / per;
+    const double lambda = scmc_signal_lambda(quality);
+    double bits[SCMC_MAX_SUBLAYERS + 1] = { 0 }; /* bits[p]: groups 1..p */
+    for (int g = 0; g < G; g++)
+        bits[g + 1] = bits[g] + 8.0 * (double)(groups->size[g] + scmc_container_sublayer_entry_bytes(groups->size[g]));
+    ScmcTensor x;
+    int r = prefix_picture(m, ops, quality, v, mean_q, yh, yw, first, &x);
+    if (r)
+        return r;
+    double best = lambda * (double)painted_error(img, base, &x) / 3.0 + bits[first];
+    *count = first;
+    for (int g = first; g < G; g++) {
+        add_detail_group(m, quality, v, yh, yw, g, &x);
+        const double cost = lambda * (double)painted_error(img, base, &x) / 3.0 + bits[g + 1];
+        if (cost < best) {
+            best = cost;
+            *count = g + 1;
+        }
+    }
+    scmc_tensor_free(&x);
+    /* shorter prefixes, while each is the cheapest so far; not when a detail group pays (the
+     * nonlinear groups then pay all the more) */
+    for (int p = first - 1; p >= 1 && *count == p + 1 && !r; p--) {
+        r = prefix_picture(m, ops, quality, v, mean_q, yh, yw, p, &x);
+        if (r)
+            break;
+        const double cost = lambda * (double)painted_error(img, base, &x) / 3.0 + bits[p];
+        scmc_tensor_free(&x);
+        if (cost < best) {
+            best = cost;
+            *count = p;
+        }
+    }
+    return r;
+}
+
+/* The latents in quantizer steps, centred on their predicted means and rounded by rd_round. */
+static void quantize_latents(const ScmcSignalModel *m, const ScmcTensor *y, const int32_t *mean_q,
+                             const uint8_t *idx, double rdoq_mu, int32_t *v)
+{
+    const float scale = (float)(1 << m->act_bits);
+    for (size_t k = 0; k < scmc_tensor_size(y); k++)
+        v[k] = rd_round(m, idx[k], y->data[k] - (float)mean_q[k] / scale, rdoq_mu);
+}
+
+int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
+                       const ScmcImage *base, const ScmcSignalEncodeParams *par, ScmcPayloads *out)
+{
+    const int W = img->width, H = img->height, quality = par->quality;
     const int wp = (W + PAD - 1) / PAD * PAD, hp = (H + PAD - 1) / PAD * PAD;
     const int M = m->M, yh = hp / 16, yw = wp / 16, zh = hp / 64, zw = wp / 64;
     ScmcTensor x;
@@ -224,22 +352,25 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
                 scmc_nn_relu(&zt);
         }
     }
-    int32_t *z = NULL, *mean_q = NULL;
+    int32_t *z = NULL, *mean_q = NULL, *v = NULL;
     uint8_t *idx = NULL;
     if (!r) {
         z = malloc(sizeof(int32_t) * (size_t)m->N * zh * zw);
         mean_q = malloc(sizeof(int32_t) * (size_t)M * yh * yw);
+        v = malloc(sizeof(int32_t) * (size_t)M * yh * yw);
         idx = malloc((size_t)M * yh * yw);
-        if (!z || !mean_q || !idx)
+        if (!z || !mean_q || !v || !idx)
             r = SCMC_ERR_NOMEM;
     }
     if (!r) {
         for (size_t i = 0; i < (size_t)m->N * zh * zw; i++) {
-            const float v = floorf(zt.data[i] + 0.5f);
-            z[i] = v > SCMC_SIGNAL_Z_LIMIT ? SCMC_SIGNAL_Z_LIMIT : v < -SCMC_SIGNAL_Z_LIMIT ? -SCMC_SIGNAL_Z_LIMIT : (int32_t)v;
+            const float f = floorf(zt.data[i] + 0.5f);
+            z[i] = f > SCMC_SIGNAL_Z_LIMIT ? SCMC_SIGNAL_Z_LIMIT : f < -SCMC_SIGNAL_Z_LIMIT ? -SCMC_SIGNAL_Z_LIMIT : (int32_t)f;
         }
         r = scmc_signal_hyper_synthesis(m, z, zh, zw, mean_q, idx);
     }
+    if (!r)
+        quantize_latents(m, &y, mean_q, idx, par->rdoq_mu, v);
     int show_mean = 1;
     if (!r) {
         /* Quality must not drop at any step: if the picture painted from the predicted means
@@ -259,6 +390,7 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
             scmc_image_free(&painted);
         }
     }
+    ScmcPayloads groups = { 0 };
     if (!r) {
         ScmcRangeEncoder e;
         scmc_renc_init(&e);
@@ -269,19 +401,25 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
                 scmc_signal_put_z(&e, m, c, z[(size_t)c * zh * zw + i]);
         r = finish_payload(&e, out);
         const int per = M / m->groups;
-        const float scale = (float)(1 << m->act_bits);
         for (int g = 0; g < m->groups && !r; g++) {
             scmc_renc_init(&e);
-            for (int c = g * per; c < (g + 1) * per; c++)
-                for (int i = 0; i < yh * yw; i++) {
-                    const size_t k = (size_t)c * yh * yw + i;
-                    scmc_signal_put_y(&e, m, idx[k], rd_round(m, idx[k], y.data[k] - (float)mean_q[k] / scale, rdoq_mu));
-                }
-            r = finish_payload(&e, out);
+            for (size_t k = (size_t)g * per * yh * yw; k < (size_t)(g + 1) * per * yh * yw; k++)
+                scmc_signal_put_y(&e, m, idx[k], v[k]);
+            r = finish_payload(&e, &groups);
         }
     }
+    int count = m->groups;
+    if (!r && !par->all_groups)
+        r = groups_to_send(m, ops, img, base, quality, v, mean_q, yh, yw, &groups, &count);
+    for (int g = 0; g < count && !r; g++) { /* hand the payloads that are sent over to out */
+        out->data[out->count] = groups.data[g];
+        out->size[out->count++] = groups.size[g];
+        groups.data[g] = NULL;
+    }
+    scmc_payloads_free(&groups);
     free(z);
     free(mean_q);
+    free(v);
     free(idx);
     scmc_tensor_free(&x);
     scmc_tensor_free(&y);

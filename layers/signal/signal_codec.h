@@ -20,9 +20,23 @@ void scmc_signal_put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, i
  * bits it saves. 0 rounds to nearest. */
 #define SCMC_SIGNAL_RDOQ_MU 0.03
 
-/* Codes img - base at quality 1..8 into 1 + groups sub-layers appended to out (zeroed by the caller). */
+/* Rate-distortion weight of quality q (1..8), the lambda the model was trained with
+ * (layers/signal/train/model.py, LAMBDAS): cost = lambda * MSE + bits per pixel, MSE over the
+ * 8-bit samples of all three channels. */
+double scmc_signal_lambda(int quality);
+
+typedef struct ScmcSignalEncodeParams {
+    int quality;     /* 1..8 */
+    double rdoq_mu;  /* rd_round's mu: SCMC_SIGNAL_RDOQ_MU; 0 rounds to nearest */
+    int all_groups;  /* 1: write every latent group; 0: stop where the next detail groups would
+                      * cost more rate than their distortion is worth at the quality's lambda */
+} ScmcSignalEncodeParams;
+
+/* Codes img - base into sub-layer 0 and the first p latent groups (p = groups with all_groups;
+ * otherwise chosen per image, at least every group that holds a nonlinear channel), appended to
+ * out (zeroed by the caller). The decoder takes unsent groups as their predicted means. */
 int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
-                       const ScmcImage *base, int quality, double rdoq_mu, ScmcPayloads *out);
+                       const ScmcImage *base, const ScmcSignalEncodeParams *par, ScmcPayloads *out);
 
 typedef struct ScmcSignalDecoder {
     const ScmcSignalModel *m;

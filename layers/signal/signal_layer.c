@@ -17,7 +17,8 @@ static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoder
     if (!m)
         return SCMC_ERR_MODEL;
     run->ops->set_threads(run->threads);
-    return scmc_signal_encode(m, run->ops, img, base, s->quality, SCMC_SIGNAL_RDOQ_MU, out);
+    const ScmcSignalEncodeParams par = { s->quality, SCMC_SIGNAL_RDOQ_MU, 0 };
+    return scmc_signal_encode(m, run->ops, img, base, &par, out);
 }
 
 static int dec_open(void **state, int width, int height, const ScmcRunConfig *run)

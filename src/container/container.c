@@ -133,6 +133,14 @@ int scmc_container_write(ScmcContainer *c, const uint8_t *const *payloads, const
     return SCMC_OK;
 }
 
+size_t scmc_container_sublayer_entry_bytes(size_t length)
+{
+    size_t n = 1;
+    while (length >>= 7)
+        n++;
+    return n + 4;
+}
+
 int scmc_container_count_sublayers(const ScmcContainer *c)
 {
     int n = 0;

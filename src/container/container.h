@@ -46,6 +46,10 @@ int scmc_container_check(const ScmcContainer *c, const uint8_t *data, size_t siz
 int scmc_container_write(ScmcContainer *c, const uint8_t *const *payloads, const size_t *lengths,
                          uint8_t **out, size_t *out_size);
 
+/* Header bytes a sub-layer of `length` payload bytes adds to the layer table (its varint length
+ * and CRC): what an encoder saves, beyond the payload, by not writing it. */
+size_t scmc_container_sublayer_entry_bytes(size_t length);
+
 /* Number of sub-layers over all layers. */
 int scmc_container_count_sublayers(const ScmcContainer *c);
 /* Keeps the first n sub-layers (in stream order), dropping layers left empty. */

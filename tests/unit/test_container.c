@@ -192,6 +192,35 @@ START_TEST(keep_prefix)
 }
 END_TEST
 
+/* What one more sub-layer adds to the header is what scmc_container_sublayer_entry_bytes says,
+ * across the varint length boundaries (the signal encoder prices its sub-layers with it). */
+START_TEST(sublayer_entry_bytes)
+{
+    static uint8_t pay[20000];
+    const size_t lengths[] = { 0, 1, 127, 128, 16383, 16384, 20000 };
+    for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
+        ScmcContainer c;
+        memset(&c, 0, sizeof(c));
+        c.version = SCMC_FORMAT_VERSION;
+        c.width = 16;
+        c.height = 16;
+        c.num_layers = 1;
+        c.layers[0].type = 3;
+        c.layers[0].num_sublayers = 1;
+        const uint8_t *p[2] = { pay, pay };
+        size_t len[2] = { 5, lengths[i] };
+        uint8_t *one, *two;
+        size_t one_size, two_size;
+        ck_assert_int_eq(scmc_container_write(&c, p, len, &one, &one_size), SCMC_OK);
+        c.layers[0].num_sublayers = 2;
+        ck_assert_int_eq(scmc_container_write(&c, p, len, &two, &two_size), SCMC_OK);
+        ck_assert_uint_eq(two_size - one_size, lengths[i] + scmc_container_sublayer_entry_bytes(lengths[i]));
+        free(one);
+        free(two);
+    }
+}
+END_TEST
+
 START_TEST(varints_and_crc)
 {
     const uint32_t vals[] = { 0, 1, 127, 128, 16383, 16384, 0xFFFFFFFFu };
@@ -226,6 +255,7 @@ static Suite *container_suite(void)
     tcase_add_test(tc, header_validation);
     tcase_add_test(tc, keep_prefix);
     tcase_add_test(tc, varints_and_crc);
+    tcase_add_test(tc, sublayer_entry_bytes);
     suite_add_tcase(s, tc);
     return s;
 }

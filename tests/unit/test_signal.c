@@ -252,7 +252,8 @@ START_TEST(rd_rounding_moves_towards_zero)
     const double mu[2] = { 0, SCMC_SIGNAL_RDOQ_MU };
     for (int k = 0; k < 2; k++) {
         ScmcPayloads p = { 0 };
-        ck_assert_int_eq(scmc_signal_encode(m, ops, &img, &grey, 1, mu[k], &p), SCMC_OK);
+        const ScmcSignalEncodeParams par = { 1, mu[k], 1 };
+        ck_assert_int_eq(scmc_signal_encode(m, ops, &img, &grey, &par, &p), SCMC_OK);
         ck_assert_int_eq(scmc_signal_decoder_init(&d[k], m, ops, 130, 66), SCMC_OK);
         for (int s = 0; s < p.count; s++) {
             ck_assert_int_eq(scmc_signal_decode_sublayer(&d[k], s, p.data[s], p.size[s]), SCMC_OK);
@@ -326,7 +327,10 @@ START_TEST(progressive_and_model_id)
     ScmcContainer c;
     ck_assert_int_eq(scmc_container_parse(buf, size, &c), SCMC_OK);
     ck_assert_int_eq(c.layers[1].type, SCMC_LAYER_SIGNAL);
-    ck_assert_int_eq(c.layers[1].num_sublayers, 1 + scmc_signal_default_model()->groups);
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    const int per = m->M / m->groups;
+    ck_assert_int_ge(c.layers[1].num_sublayers, 1 + (m->M - m->detail + per - 1) / per);
+    ck_assert_int_le(c.layers[1].num_sublayers, 1 + m->groups);
     const uint8_t *p[SCMC_MAX_SUBLAYERS + 1];
     size_t len[SCMC_MAX_SUBLAYERS + 1];
     int n = 0;
@@ -401,6 +405,93 @@ START_TEST(detail_channel_paints_its_block)
 }
 END_TEST
 
+/* Training objective of a signal payload set decoded over base: lambda * SSE / 3 + the bits of the
+ * payloads and of their layer-table entries. */
+static double stream_cost(const ScmcSignalModel *m, const ScmcImage *img, const ScmcImage *base, int quality,
+                          const ScmcPayloads *p, int *groups_parsed)
+{
+    ScmcSignalDecoder d;
+    ScmcImage out;
+    ck_assert_int_eq(scmc_signal_decoder_init(&d, m, scmc_nn_default_ops(), img->width, img->height), SCMC_OK);
+    double bits = 0;
+    for (int s = 0; s < p->count; s++) {
+        ck_assert_int_eq(scmc_signal_decode_sublayer(&d, s, p->data[s], p->size[s]), SCMC_OK);
+        if (s)
+            bits += 8.0 * (double)(p->size[s] + scmc_container_sublayer_entry_bytes(p->size[s]));
+    }
+    ck_assert_int_eq(scmc_signal_render(&d, base, &out), SCMC_OK);
+    double sse = 0;
+    for (size_t i = 0; i < (size_t)img->width * img->height * 3; i++)
+        sse += ((double)out.rgb[i] - img->rgb[i]) * ((double)out.rgb[i] - img->rgb[i]);
+    *groups_parsed = d.groups_parsed;
+    scmc_image_free(&out);
+    scmc_signal_decoder_free(&d);
+    return scmc_signal_lambda(quality) * sse / 3.0 + bits;
+}
+
+/* The encoder's choice of how many latent groups to write: the written groups are a prefix of the
+ * all-groups stream (same bytes), at least one group is written, the decoded cost
+ * by the training objective is no higher than with every group, and the choice is not fixed:
+ * the same picture drops detail groups at quality 1 and keeps some at quality 8. */
+START_TEST(group_choice_by_rate_distortion)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    if (!m->detail) {
+        printf("group_choice_by_rate_distortion: the default model has no detail channels, every group is sent\n");
+        return;
+    }
+    const int W = 128, H = 96, per = m->M / m->groups, first = (m->M - m->detail + per - 1) / per;
+    /* the pattern of the strongest detail channel in every 16x16 block, over the scene */
+    ScmcImage img, grey;
+    scene(&img, W, H);
+    const int b = SCMC_SIGNAL_DETAIL_BLOCK;
+    const float *kern = m->d_s.weight;
+    float peak = 0;
+    for (int i = 0; i < 3 * b * b; i++)
+        peak = fmaxf(peak, fabsf(kern[i]));
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                uint8_t *p = &img.rgb[((size_t)y * W + x) * 3 + c];
+                const float sign = (x / b + y / b) % 2 ? 1.0f : -1.0f;
+                const float v = (float)*p + sign * 30.0f * kern[((size_t)c * b + y % b) * b + x % b] / peak;
+                *p = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+    ck_assert_int_eq(scmc_image_alloc(&grey, W, H), SCMC_OK);
+    scmc_image_fill(&grey, 128, 128, 128);
+    const int quality[2] = { 1, 8 };
+    int kept[2];
+    for (int k = 0; k < 2; k++) {
+        ScmcPayloads all = { 0 }, chosen = { 0 };
+        const ScmcSignalEncodeParams pa = { quality[k], SCMC_SIGNAL_RDOQ_MU, 1 };
+        const ScmcSignalEncodeParams pc = { quality[k], SCMC_SIGNAL_RDOQ_MU, 0 };
+        ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pa, &all), SCMC_OK);
+        ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pc, &chosen), SCMC_OK);
+        ck_assert_int_eq(all.count, 1 + m->groups);
+        ck_assert_int_ge(chosen.count, 2);
+        ck_assert_int_le(chosen.count, all.count);
+        for (int s = 0; s < chosen.count; s++) {
+            ck_assert_uint_eq(chosen.size[s], all.size[s]);
+            ck_assert_mem_eq(chosen.data[s], all.data[s], all.size[s]);
+        }
+        int parsed_all, parsed_chosen;
+        const double cost_all = stream_cost(m, &img, &grey, quality[k], &all, &parsed_all);
+        const double cost_chosen = stream_cost(m, &img, &grey, quality[k], &chosen, &parsed_chosen);
+        ck_assert_int_eq(parsed_chosen, chosen.count - 1);
+        /* the encoder prices with its own float sums: allow a hair for the decoder's order */
+        ck_assert_msg(cost_chosen <= cost_all * 1.0001 + 1, "case %d: %d groups cost %.1f, all %.1f", k,
+                      chosen.count - 1, cost_chosen, cost_all);
+        kept[k] = chosen.count - 1;
+        scmc_payloads_free(&all);
+        scmc_payloads_free(&chosen);
+    }
+    ck_assert_msg(kept[0] < m->groups, "quality 1: all %d groups kept", kept[0]);
+    ck_assert_msg(kept[1] > first, "quality 8: no detail group kept");
+    scmc_image_free(&img);
+    scmc_image_free(&grey);
+}
+END_TEST
+
 static Suite *signal_suite(void)
 {
     Suite *s = suite_create("signal");
@@ -414,6 +505,7 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, bit_exact_parse_kodak);
     tcase_add_test(tc, progressive_and_model_id);
     tcase_add_test(tc, detail_channel_paints_its_block);
+    tcase_add_test(tc, group_choice_by_rate_distortion);
     suite_add_tcase(s, tc);
     return s;
 }
