@@ -137,6 +137,29 @@ static double y_cost_bits(const ScmcSignalModel *m, int idx, int32_t v)
     return -log2((double)(cdf[n] - cdf[n - 1]) / SCMC_CDF_TOTAL) + 2 * len + 2;
 }
 
+void scmc_signal_previous_group_context(const int32_t *prev_group, int per, int plane, uint8_t *prev_ctx)
+{
+    for (int i = 0; i < plane; i++) {
+        int nz = 0;
+        for (int c = 0; prev_group && c < per; c++)
+            nz += prev_group[(size_t)c * plane + i] != 0;
+        prev_ctx[i] = !prev_group ? 0 : nz == 0 ? 1 : nz <= 2 ? 2 : nz <= 6 ? 3 : 4;
+    }
+}
+
+int scmc_signal_context(const int32_t *chan, int yw, int i, int prev_ctx)
+{
+    const int same = (i % yw > 0 && chan[i - 1] != 0) + (i >= yw && chan[i - yw] != 0);
+    return same * SCMC_SIGNAL_CTX_PREV + prev_ctx;
+}
+
+/* The scale index symbol i of a channel is coded with: the hyperprior's k moved by the table. */
+static int context_scale(const ScmcSignalModel *m, const int32_t *chan, int yw, int i, int prev_ctx, int k)
+{
+    const int s = k + m->ctx_delta[scmc_signal_context(chan, yw, i, prev_ctx)][k];
+    return s < 0 ? 0 : s >= SCMC_SIGNAL_NUM_SCALES ? SCMC_SIGNAL_NUM_SCALES - 1 : s;
+}
+
 /* Rate-distortion rounding of one latent, u = y - mean in quantizer steps. Rounding to nearest
  * ignores the rate. Where the model predicts a near-certain zero (scale at its floor) a rounded
  * +-1 costs 10 to 20 bits: training saw uniform noise there, which the Gaussian prices far
@@ -302,13 +325,29 @@ static int groups_to_send(const ScmcSignalModel *m, const ScmcNnOps *ops, const 
     return SCMC_OK;
 }
 
-/* The latents in quantizer steps, centred on their predicted means and rounded by rd_round. */
-static void quantize_latents(const ScmcSignalModel *m, const ScmcTensor *y, const int32_t *mean_q,
-                             const uint8_t *idx, double rdoq_mu, int32_t *v)
+/* The latents in quantizer steps, centred on their predicted means and rounded by rd_round, in
+ * the order they are coded; idx[k] becomes the scale index symbol k is coded with. */
+static int quantize_latents(const ScmcSignalModel *m, const ScmcTensor *y, const int32_t *mean_q, uint8_t *idx,
+                            double rdoq_mu, int32_t *v)
 {
     const float scale = (float)(1 << m->act_bits);
-    for (size_t k = 0; k < scmc_tensor_size(y); k++)
-        v[k] = rd_round(m, idx[k], y->data[k] - (float)mean_q[k] / scale, rdoq_mu);
+    const int per = m->M / m->groups, plane = y->h * y->w;
+    uint8_t *prev_ctx = malloc((size_t)plane);
+    if (!prev_ctx)
+        return SCMC_ERR_NOMEM;
+    for (int g = 0; g < m->groups; g++) {
+        scmc_signal_previous_group_context(g ? v + (size_t)(g - 1) * per * plane : NULL, per, plane, prev_ctx);
+        for (int c = g * per; c < (g + 1) * per; c++) {
+            int32_t *chan = v + (size_t)c * plane;
+            for (int i = 0; i < plane; i++) {
+                const size_t k = (size_t)c * plane + i;
+                idx[k] = (uint8_t)context_scale(m, chan, y->w, i, prev_ctx[i], idx[k]);
+                chan[i] = rd_round(m, idx[k], y->data[k] - (float)mean_q[k] / scale, rdoq_mu);
+            }
+        }
+    }
+    free(prev_ctx);
+    return SCMC_OK;
 }
 
 int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
@@ -360,8 +399,6 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
         }
         r = scmc_signal_hyper_synthesis(m, z, zh, zw, mean_q, idx);
     }
-    if (!r)
-        quantize_latents(m, &y, mean_q, idx, par->rdoq_mu, v);
     int show_mean = 1;
     if (!r) {
         /* Quality must not drop at any step: if the picture painted from the predicted means
@@ -381,6 +418,8 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
             scmc_image_free(&painted);
         }
     }
+    if (!r)
+        r = quantize_latents(m, &y, mean_q, idx, par->rdoq_mu, v);
     ScmcPayloads groups = { 0 };
     if (!r) {
         ScmcRangeEncoder e;
@@ -486,13 +525,21 @@ int scmc_signal_decode_sublayer(ScmcSignalDecoder *d, int index, const uint8_t *
         return SCMC_ERR_CORRUPT;
     const int per = m->M / m->groups, plane = d->yh * d->yw;
     int32_t *tmp = malloc(sizeof(int32_t) * (size_t)per * plane);
-    if (!tmp)
+    uint8_t *prev_ctx = malloc((size_t)plane);
+    if (!tmp || !prev_ctx) {
+        free(tmp);
+        free(prev_ctx);
         return SCMC_ERR_NOMEM;
+    }
     int r = SCMC_OK;
     const int c0 = (index - 1) * per;
-    for (int c = 0; c < per && !r; c++)
+    scmc_signal_previous_group_context(index > 1 ? d->y + (size_t)(c0 - per) * plane : NULL, per, plane, prev_ctx);
+    for (int c = 0; c < per && !r; c++) {
+        int32_t *chan = tmp + (size_t)c * plane;
         for (int i = 0; i < plane && !r; i++)
-            r = get_y(&dec, m, d->scale_idx[(size_t)(c0 + c) * plane + i], &tmp[(size_t)c * plane + i]);
+            r = get_y(&dec, m, context_scale(m, chan, d->yw, i, prev_ctx[i], d->scale_idx[(size_t)(c0 + c) * plane + i]), &chan[i]);
+    }
+    free(prev_ctx);
     if (!r && scmc_rdec_overrun(&dec))
         r = SCMC_ERR_CORRUPT;
     if (!r) {

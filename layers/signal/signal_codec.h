@@ -15,6 +15,13 @@
 void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v);
 void scmc_signal_put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, int32_t v);
 
+/* Scale contexts (bitstream-spec/signal.md, "Scale context"). prev_ctx[i] gets the part of
+ * position i's context that comes from the group before (prev_group: its first channel plane, NULL
+ * for the first group); scmc_signal_context adds the channel's own part, from its left and upper
+ * symbols (chan: the channel's plane, coded up to i - 1), giving 0..SCMC_SIGNAL_NUM_CTX - 1. */
+void scmc_signal_previous_group_context(const int32_t *prev_group, int per, int plane, uint8_t *prev_ctx);
+int scmc_signal_context(const int32_t *chan, int yw, int i, int prev_ctx);
+
 /* The encoder's rate-distortion rounding of the latents (signal_codec.c, rd_round): a step towards
  * zero is taken when the squared error it adds, in quantizer steps, is below rdoq_mu times the
  * bits it saves. 0 rounds to nearest. */

@@ -133,6 +133,21 @@ int scmc_signal_model_load(const uint8_t *data, size_t size, ScmcSignalModel *m,
         m->gain = get(&ld, "gain", SCMC_DTYPE_F32, (size_t)8 * M);
         m->inv_gain = get(&ld, "inv_gain", SCMC_DTYPE_F32, (size_t)8 * M);
         m->scale_table_q = get(&ld, "scale_table_q", SCMC_DTYPE_I32, SCMC_SIGNAL_NUM_SCALES);
+        /* optional: files written before the scale contexts code with the hyperprior's index */
+        const ScmcWeightTensor *ct = scmc_weights_get(&m->w, "y_ctx_delta", SCMC_DTYPE_I32,
+                                                      (size_t)SCMC_SIGNAL_NUM_CTX * SCMC_SIGNAL_NUM_SCALES);
+        for (int i = 0; ct && i < SCMC_SIGNAL_NUM_CTX * SCMC_SIGNAL_NUM_SCALES && !ld.failed; i++) {
+            const int32_t v = ((const int32_t *)ct->data)[i];
+            if (v < -SCMC_SIGNAL_CTX_DELTA_MAX || v > SCMC_SIGNAL_CTX_DELTA_MAX) {
+                snprintf(err, errlen, "weight file has an invalid scale-context table");
+                ld.failed = 1;
+            }
+            m->ctx_delta[i / SCMC_SIGNAL_NUM_SCALES][i % SCMC_SIGNAL_NUM_SCALES] = (int8_t)v;
+        }
+        if (!ct && scmc_weights_get(&m->w, "y_ctx_delta", SCMC_DTYPE_I32, 0)) {
+            snprintf(err, errlen, "weight file has a scale-context table of the wrong shape");
+            ld.failed = 1;
+        }
     }
     const ScmcWeightTensor *gl = ld.failed ? NULL : scmc_weights_get(&m->w, "gauss_cdf_length", SCMC_DTYPE_I32, SCMC_SIGNAL_NUM_SCALES);
     const ScmcWeightTensor *gc = ld.failed ? NULL : scmc_weights_get(&m->w, "gauss_cdf", SCMC_DTYPE_I32, 0);

@@ -27,6 +27,14 @@ typedef struct ScmcIntConvLayer {
     int cin, cout, k;
 } ScmcIntConvLayer;
 
+/* Scale contexts of the y symbols (bitstream-spec/signal.md, "Scale context"): non-zero symbols
+ * among the left and upper neighbours in the channel (0..2) times the activity of the group
+ * before at the same position (none, 0, 1-2, 3-6, 7+ non-zero symbols). */
+#define SCMC_SIGNAL_CTX_SAME 3
+#define SCMC_SIGNAL_CTX_PREV 5
+#define SCMC_SIGNAL_NUM_CTX (SCMC_SIGNAL_CTX_SAME * SCMC_SIGNAL_CTX_PREV)
+#define SCMC_SIGNAL_CTX_DELTA_MAX 63
+
 /* Kernel and stride of the detail transforms: one latent position per block. */
 #define SCMC_SIGNAL_DETAIL_BLOCK 16
 
@@ -41,6 +49,8 @@ typedef struct ScmcSignalModel {
     ScmcIntConvLayer h_s[3];
     const float *gain, *inv_gain;          /* num_qualities x M */
     const int32_t *scale_table_q;          /* 64 thresholds, act_bits fraction bits */
+    /* added to the hyperprior's scale index per context; all zero when the file has no table */
+    int8_t ctx_delta[SCMC_SIGNAL_NUM_CTX][SCMC_SIGNAL_NUM_SCALES];
     uint32_t *gauss_cdf[SCMC_SIGNAL_NUM_SCALES];
     int gauss_len[SCMC_SIGNAL_NUM_SCALES]; /* symbols incl. escape: 2T + 2 */
     uint32_t **z_cdf;                      /* per channel of z */

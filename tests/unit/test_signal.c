@@ -492,6 +492,104 @@ START_TEST(group_choice_by_rate_distortion)
 }
 END_TEST
 
+/* The default weight file rewritten with a scale-context table (every other tensor as it is),
+ * its CRC recomputed; *size gets its length. */
+static uint8_t *weights_with_table(const int32_t *table, size_t *size)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    const size_t cap = m->w.count * 96 + (size_t)(scmc_signal_default_weights_end - scmc_signal_default_weights) + 8192;
+    uint8_t *out = malloc(cap), *p = out + 12;
+    uint32_t count = 0;
+    memcpy(out, "SCMW", 4);
+    for (int t = 0; t <= m->w.count; t++) {
+        const ScmcWeightTensor *w = t < m->w.count ? &m->w.tensors[t] : NULL;
+        if (w && !strcmp(w->name, "y_ctx_delta"))
+            continue;
+        const char *name = w ? w->name : "y_ctx_delta";
+        const uint16_t len = (uint16_t)strlen(name);
+        const uint8_t dtype = w ? (uint8_t)w->dtype : SCMC_DTYPE_I32, ndim = w ? (uint8_t)w->ndim : 2;
+        const uint32_t table_dims[2] = { SCMC_SIGNAL_NUM_CTX, SCMC_SIGNAL_NUM_SCALES };
+        const size_t n = w ? w->count : (size_t)SCMC_SIGNAL_NUM_CTX * SCMC_SIGNAL_NUM_SCALES;
+        memcpy(p, &len, 2), p += 2; /* the test machines are little-endian, like the format */
+        memcpy(p, name, len), p += len;
+        *p++ = dtype;
+        *p++ = ndim;
+        memcpy(p, w ? w->dims : table_dims, 4 * (size_t)ndim), p += 4 * (size_t)ndim;
+        memcpy(p, w ? w->data : table, 4 * n), p += 4 * n;
+        count++;
+    }
+    const uint32_t version = 1;
+    memcpy(out + 4, &version, 4);
+    memcpy(out + 8, &count, 4);
+    const uint32_t crc = scmc_crc32(0, out, (size_t)(p - out));
+    memcpy(p, &crc, 4), p += 4;
+    *size = (size_t)(p - out);
+    ck_assert_uint_le(*size, cap);
+    return out;
+}
+
+/* The scale-context table: loaded from the weight file (out-of-range values refused), used alike
+ * by encoder and decoder (a table that narrows the scales where the neighbours are zero codes
+ * the same symbols in fewer bytes, and they parse back identically), all zeros = no table. */
+START_TEST(scale_context_table)
+{
+    int32_t table[SCMC_SIGNAL_NUM_CTX * SCMC_SIGNAL_NUM_SCALES];
+    for (int x = 0; x < SCMC_SIGNAL_NUM_CTX; x++)
+        for (int k = 0; k < SCMC_SIGNAL_NUM_SCALES; k++) /* wide scales narrower where nothing is around */
+            table[x * SCMC_SIGNAL_NUM_SCALES + k] = x / SCMC_SIGNAL_CTX_PREV == 0 && k >= 10 ? -4 : 0;
+    ScmcSignalModel with[2];
+    char err[256];
+    for (int t = 0; t < 2; t++) {
+        size_t size;
+        int32_t zeros[SCMC_SIGNAL_NUM_CTX * SCMC_SIGNAL_NUM_SCALES] = { 0 };
+        uint8_t *file = weights_with_table(t ? table : zeros, &size);
+        ck_assert_int_eq(scmc_signal_model_load(file, size, &with[t], err, sizeof(err)), SCMC_OK);
+        free(file);
+    }
+    ck_assert_int_eq(with[1].ctx_delta[0][30], -4);
+    ck_assert_int_eq(with[1].ctx_delta[5][30], 0);
+    table[5] = 64;
+    size_t size;
+    uint8_t *bad = weights_with_table(table, &size);
+    ScmcSignalModel other;
+    ck_assert_int_eq(scmc_signal_model_load(bad, size, &other, err, sizeof(err)), SCMC_ERR_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(err, "scale-context"));
+    free(bad);
+
+    const int W = 130, H = 66;
+    ScmcImage img, grey, out[2];
+    scene(&img, W, H);
+    ck_assert_int_eq(scmc_image_alloc(&grey, W, H), SCMC_OK);
+    scmc_image_fill(&grey, 128, 128, 128);
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    size_t bytes[2] = { 0, 0 };
+    ScmcSignalDecoder d[2];
+    for (int t = 0; t < 2; t++) {
+        ScmcPayloads p = { 0 };
+        const ScmcSignalEncodeParams par = { 2, 0, 1 }; /* round to nearest: the same symbols either way */
+        ck_assert_int_eq(scmc_signal_encode(&with[t], ops, &img, &grey, &par, &p), SCMC_OK);
+        ck_assert_int_eq(scmc_signal_decoder_init(&d[t], &with[t], ops, W, H), SCMC_OK);
+        for (int s = 0; s < p.count; s++) {
+            ck_assert_int_eq(scmc_signal_decode_sublayer(&d[t], s, p.data[s], p.size[s]), SCMC_OK);
+            bytes[t] += p.size[s];
+        }
+        ck_assert_int_eq(scmc_signal_render(&d[t], &grey, &out[t]), SCMC_OK);
+        scmc_payloads_free(&p);
+    }
+    const size_t yn = (size_t)with[0].M * d[0].yh * d[0].yw;
+    ck_assert_mem_eq(d[1].y, d[0].y, sizeof(int32_t) * yn);
+    ck_assert_mem_eq(out[1].rgb, out[0].rgb, (size_t)W * H * 3);
+    ck_assert_msg(bytes[1] < bytes[0], "table %zu bytes, none %zu", bytes[1], bytes[0]);
+    for (int t = 0; t < 2; t++) {
+        scmc_signal_decoder_free(&d[t]);
+        scmc_image_free(&out[t]);
+        scmc_signal_model_free(&with[t]);
+    }
+    scmc_image_free(&img);
+    scmc_image_free(&grey);
+}
+END_TEST
+
 static Suite *signal_suite(void)
 {
     Suite *s = suite_create("signal");
@@ -506,6 +604,7 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, progressive_and_model_id);
     tcase_add_test(tc, detail_channel_paints_its_block);
     tcase_add_test(tc, group_choice_by_rate_distortion);
+    tcase_add_test(tc, scale_context_table);
     suite_add_tcase(s, tc);
     return s;
 }

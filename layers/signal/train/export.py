@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Exports a training checkpoint to the weight file that layers/signal reads (format: docs/weights.md).
 
-  /usr/bin/python3 layers/signal/train/export.py CKPT OUT.scmw [SMALL_CKPT]
+  /usr/bin/python3 layers/signal/train/export.py CKPT OUT.scmw [SMALL_CKPT] [--ctx-table TABLE]
 
 With SMALL_CKPT, also writes a resumable checkpoint without the optimizer state (a third of the
 size: the one committed to the repository; train.py resumes from it with fresh Adam moments).
@@ -12,6 +12,9 @@ Integer tensors (everything the entropy model depends on, DESIGN.md sync rules):
   - h_s as a fixed-point network: weights * 2^WEIGHT_BITS, biases * 2^(WEIGHT_BITS + ACT_BITS);
   - the 64 scale thresholds * 2^ACT_BITS;
   - 16-bit CDFs of the factorized prior of z (one per channel) and of the 64 Gaussian scales.
+  - with --ctx-table, the scale-context table `y_ctx_delta` (15 x 64 small integers, one line of
+    64 per context), fitted with the C encoder by `build/signal_context --write-table TABLE`
+    (bitstream-spec/signal.md, "Scale context"): export without it, fit, export again with it.
 The file ends with a CRC-32 of all bytes before it: the model id that streams carry.
 """
 import math
@@ -28,6 +31,7 @@ from model import NUM_QUALITIES, SCALE_MAX, SCALE_MIN, SignalCodec  # noqa: E402
 ACT_BITS = 10
 WEIGHT_BITS = 14
 NUM_SCALES = 64
+NUM_CTX = 15         # scale contexts: 3 (left/upper neighbours) x 5 (group before)
 TAIL = 1e-9          # probability mass left outside each coded range (escape-coded)
 CDF_TOTAL = 1 << 16
 Z_RANGE = 256        # z symbols are searched in [-Z_RANGE, Z_RANGE]
@@ -101,7 +105,14 @@ def z_cdfs(model):
     return offsets, lengths, flat
 
 
-def tensors(model):
+def read_ctx_table(path):
+    rows = [[int(v) for v in line.split()] for line in open(path) if line.strip()]
+    if len(rows) != NUM_CTX or any(len(r) != NUM_SCALES or any(abs(v) > 63 for v in r) for r in rows):
+        sys.exit(f"{path}: expected {NUM_CTX} lines of {NUM_SCALES} integers in -63..63")
+    return rows
+
+
+def tensors(model, ctx_table=None):
     out = []
     sd = {k: v.detach() for k, v in model.state_dict().items()}
 
@@ -143,6 +154,8 @@ def tensors(model):
     i32("z_cdf_offset", offsets)
     i32("z_cdf_length", lengths)
     i32("z_cdf", flat)
+    if ctx_table is not None:
+        i32("y_ctx_delta", ctx_table)
     return out
 
 
@@ -165,19 +178,28 @@ def write(path, items):
 
 
 def main():
-    if len(sys.argv) not in (3, 4):
+    args = sys.argv[1:]
+    ctx_table = None
+    if "--ctx-table" in args:
+        i = args.index("--ctx-table")
+        if i + 1 >= len(args):
+            sys.exit(__doc__)
+        ctx_table = read_ctx_table(args[i + 1])
+        del args[i:i + 2]
+    if len(args) not in (2, 3):
         sys.exit(__doc__)
-    state = torch.load(sys.argv[1])
+    state = torch.load(args[0])
     model = SignalCodec(**state["config"])
     model.load_state_dict(state["model"])
     model.eval()
-    crc, size = write(sys.argv[2], tensors(model))
-    print(f"{sys.argv[2]}: {size} bytes, model id {crc:08x}, step {state['step']}")
-    if len(sys.argv) == 4:
+    crc, size = write(args[1], tensors(model, ctx_table))
+    print(f"{args[1]}: {size} bytes, model id {crc:08x}, step {state['step']}"
+          + (", scale-context table " + sys.argv[sys.argv.index("--ctx-table") + 1] if ctx_table else ""))
+    if len(args) == 3:
         small = {k: state[k] for k in ("config", "model", "step", "log", "resized", "quality_loss") if k in state}
-        torch.save(small, sys.argv[3] + ".tmp")
-        os.replace(sys.argv[3] + ".tmp", sys.argv[3])
-        print(f"{sys.argv[3]}: {os.path.getsize(sys.argv[3])} bytes (no optimizer state)")
+        torch.save(small, args[2] + ".tmp")
+        os.replace(args[2] + ".tmp", args[2])
+        print(f"{args[2]}: {os.path.getsize(args[2])} bytes (no optimizer state)")
 
 
 if __name__ == "__main__":
