@@ -5,7 +5,7 @@
  * the signal symbols back, and for every context and k finds the delta (-20..20) that minimises
  * the bits of the --fit images' symbols, then reports the bits of the --test images' symbols with
  * the hyperprior's k alone, with the built-in model's table and with the fitted one.
- * --write-table FILE writes the fitted table (15 lines of 64 integers) for
+ * --write-table FILE writes the fitted table (25 lines of 64 integers) for
  * layers/signal/train/export.py --ctx-table.
  *   signal_context --quality Q[,Q...] [--write-table FILE] --fit IMG... --test IMG... */
 #include <math.h>

@@ -149,7 +149,8 @@ void scmc_signal_previous_group_context(const int32_t *prev_group, int per, int 
 
 int scmc_signal_context(const int32_t *chan, int yw, int i, int prev_ctx)
 {
-    const int same = (i % yw > 0 && chan[i - 1] != 0) + (i >= yw && chan[i - yw] != 0);
+    const int32_t l = i % yw > 0 ? chan[i - 1] : 0, u = i >= yw ? chan[i - yw] : 0;
+    const int same = (l < -1 || l > 1 ? 2 : l != 0) + (u < -1 || u > 1 ? 2 : u != 0);
     return same * SCMC_SIGNAL_CTX_PREV + prev_ctx;
 }
 

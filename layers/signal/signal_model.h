@@ -27,10 +27,10 @@ typedef struct ScmcIntConvLayer {
     int cin, cout, k;
 } ScmcIntConvLayer;
 
-/* Scale contexts of the y symbols (bitstream-spec/signal.md, "Scale context"): non-zero symbols
- * among the left and upper neighbours in the channel (0..2) times the activity of the group
- * before at the same position (none, 0, 1-2, 3-6, 7+ non-zero symbols). */
-#define SCMC_SIGNAL_CTX_SAME 3
+/* Scale contexts of the y symbols (bitstream-spec/signal.md, "Scale context"): the magnitudes of
+ * the left and upper neighbours in the channel, each capped at 2, summed (0..4), times the
+ * activity of the group before at the same position (none, 0, 1-2, 3-6, 7+ non-zero symbols). */
+#define SCMC_SIGNAL_CTX_SAME 5
 #define SCMC_SIGNAL_CTX_PREV 5
 #define SCMC_SIGNAL_NUM_CTX (SCMC_SIGNAL_CTX_SAME * SCMC_SIGNAL_CTX_PREV)
 #define SCMC_SIGNAL_CTX_DELTA_MAX 63

@@ -12,7 +12,7 @@ Integer tensors (everything the entropy model depends on, DESIGN.md sync rules):
   - h_s as a fixed-point network: weights * 2^WEIGHT_BITS, biases * 2^(WEIGHT_BITS + ACT_BITS);
   - the 64 scale thresholds * 2^ACT_BITS;
   - 16-bit CDFs of the factorized prior of z (one per channel) and of the 64 Gaussian scales.
-  - with --ctx-table, the scale-context table `y_ctx_delta` (15 x 64 small integers, one line of
+  - with --ctx-table, the scale-context table `y_ctx_delta` (25 x 64 small integers, one line of
     64 per context), fitted with the C encoder by `build/signal_context --write-table TABLE`
     (bitstream-spec/signal.md, "Scale context"): export without it, fit, export again with it.
 The file ends with a CRC-32 of all bytes before it: the model id that streams carry.
@@ -31,7 +31,7 @@ from model import NUM_QUALITIES, SCALE_MAX, SCALE_MIN, SignalCodec  # noqa: E402
 ACT_BITS = 10
 WEIGHT_BITS = 14
 NUM_SCALES = 64
-NUM_CTX = 15         # scale contexts: 3 (left/upper neighbours) x 5 (group before)
+NUM_CTX = 25         # scale contexts: 5 (left/upper neighbours) x 5 (group before)
 TAIL = 1e-9          # probability mass left outside each coded range (escape-coded)
 CDF_TOTAL = 1 << 16
 Z_RANGE = 256        # z symbols are searched in [-Z_RANGE, Z_RANGE]
