@@ -8,14 +8,15 @@ The input is the residual img - base1 in [-1, 1]. Without --base-dir base1 is th
 image (what `scmc encode --layers signal` uses); with it, base1 for train/foo.jpg is read from
 DIR/foo.png (written by `scmc` itself, so the model sees the residual the C encoder produces).
 
-A checkpoint (model, optimizer, step, log) is written every --save-every seconds and at the end;
-rerunning with the same --ckpt resumes. The log of (step, loss, bpp, psnr) is kept in the
+A checkpoint (model, optimizer, step, log) is written every --save-every seconds, at the end and on
+SIGTERM or SIGINT (after the step in hand); rerunning with the same --ckpt resumes. The log of (step, loss, bpp, psnr) is kept in the
 checkpoint and printed; `export.py` turns a checkpoint into the weight file C reads.
 """
 import argparse
 import glob
 import math
 import os
+import signal
 import random
 import sys
 import time
@@ -123,9 +124,13 @@ def main():
                     "quality_loss": quality_loss.tolist() if quality_loss is not None else None}, tmp)
         os.replace(tmp, args.ckpt)
 
+    # SIGTERM / SIGINT (the end of a session, Ctrl-C) finish the step in hand and save
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.append(1))
     t0 = last_save = time.time()
     acc = np.zeros(4)
-    while step < args.steps and time.time() - t0 < args.hours * 3600:
+    while step < args.steps and time.time() - t0 < args.hours * 3600 and not stop:
         x = batch(images, args.batch, args.crop, rng)
         q = torch.randint(0, NUM_QUALITIES, (args.batch,))
         keep = torch.where(torch.rand(args.batch) < 0.5, torch.full((args.batch,), cfg["groups"]),
