@@ -24,9 +24,19 @@ static size_t one_payload_size(const ScmcSignalDecoder *d)
     for (int c = 0; c < m->N; c++)
         for (int i = 0; i < d->zh * d->zw; i++)
             scmc_signal_put_z(&e, m, c, d->z[(size_t)c * d->zh * d->zw + i]);
-    const size_t yn = (size_t)d->groups_parsed * (m->M / m->groups) * d->yh * d->yw; /* the groups sent */
-    for (size_t k = 0; k < yn; k++)
-        scmc_signal_put_y(&e, m, d->scale_idx[k], d->y[k]);
+    const int per = m->M / m->groups, plane = d->yh * d->yw; /* the groups sent, with their contexts */
+    uint8_t *prev_ctx = malloc((size_t)plane);
+    if (!prev_ctx)
+        return 0;
+    for (int g = 0; g < d->groups_parsed; g++) {
+        scmc_signal_previous_group_context(g ? d->y + (size_t)(g - 1) * per * plane : NULL, per, plane, prev_ctx);
+        for (int c = g * per; c < (g + 1) * per; c++) {
+            const int32_t *chan = d->y + (size_t)c * plane;
+            for (int i = 0; i < plane; i++)
+                scmc_signal_put_y(&e, m, scmc_signal_context_scale(m, chan, d->yw, i, prev_ctx[i], d->scale_idx[(size_t)c * plane + i]), chan[i]);
+        }
+    }
+    free(prev_ctx);
     uint8_t *buf;
     size_t size = 0;
     if (scmc_renc_finish(&e, &buf, &size) == 0)

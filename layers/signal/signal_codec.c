@@ -154,8 +154,7 @@ int scmc_signal_context(const int32_t *chan, int yw, int i, int prev_ctx)
     return same * SCMC_SIGNAL_CTX_PREV + prev_ctx;
 }
 
-/* The scale index symbol i of a channel is coded with: the hyperprior's k moved by the table. */
-static int context_scale(const ScmcSignalModel *m, const int32_t *chan, int yw, int i, int prev_ctx, int k)
+int scmc_signal_context_scale(const ScmcSignalModel *m, const int32_t *chan, int yw, int i, int prev_ctx, int k)
 {
     const int s = k + m->ctx_delta[scmc_signal_context(chan, yw, i, prev_ctx)][k];
     return s < 0 ? 0 : s >= SCMC_SIGNAL_NUM_SCALES ? SCMC_SIGNAL_NUM_SCALES - 1 : s;
@@ -342,7 +341,7 @@ static int quantize_latents(const ScmcSignalModel *m, const ScmcTensor *y, const
             int32_t *chan = v + (size_t)c * plane;
             for (int i = 0; i < plane; i++) {
                 const size_t k = (size_t)c * plane + i;
-                idx[k] = (uint8_t)context_scale(m, chan, y->w, i, prev_ctx[i], idx[k]);
+                idx[k] = (uint8_t)scmc_signal_context_scale(m, chan, y->w, i, prev_ctx[i], idx[k]);
                 chan[i] = rd_round(m, idx[k], y->data[k] - (float)mean_q[k] / scale, rdoq_mu);
             }
         }
@@ -538,7 +537,7 @@ int scmc_signal_decode_sublayer(ScmcSignalDecoder *d, int index, const uint8_t *
     for (int c = 0; c < per && !r; c++) {
         int32_t *chan = tmp + (size_t)c * plane;
         for (int i = 0; i < plane && !r; i++)
-            r = get_y(&dec, m, context_scale(m, chan, d->yw, i, prev_ctx[i], d->scale_idx[(size_t)(c0 + c) * plane + i]), &chan[i]);
+            r = get_y(&dec, m, scmc_signal_context_scale(m, chan, d->yw, i, prev_ctx[i], d->scale_idx[(size_t)(c0 + c) * plane + i]), &chan[i]);
     }
     free(prev_ctx);
     if (!r && scmc_rdec_overrun(&dec))

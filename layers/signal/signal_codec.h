@@ -21,6 +21,8 @@ void scmc_signal_put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, i
  * symbols (chan: the channel's plane, coded up to i - 1), giving 0..SCMC_SIGNAL_NUM_CTX - 1. */
 void scmc_signal_previous_group_context(const int32_t *prev_group, int per, int plane, uint8_t *prev_ctx);
 int scmc_signal_context(const int32_t *chan, int yw, int i, int prev_ctx);
+/* The scale index symbol i of a channel is coded with: the hyperprior's k moved by the table. */
+int scmc_signal_context_scale(const ScmcSignalModel *m, const int32_t *chan, int yw, int i, int prev_ctx, int k);
 
 /* The encoder's rate-distortion rounding of the latents (signal_codec.c, rd_round): a step towards
  * zero is taken when the squared error it adds, in quantizer steps, is below rdoq_mu times the
