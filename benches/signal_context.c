@@ -22,19 +22,10 @@
 #define NUM_DELTA (2 * MAX_DELTA + 1)
 #define NUM_CTX SCMC_SIGNAL_NUM_CTX
 
-/* Bits scmc_signal_put_y spends on v with scale index k (k clamped to the table). */
+/* Bits of v with scale index k, k clamped to the table. */
 static double y_bits(const ScmcSignalModel *m, int k, int32_t v)
 {
-    k = k < 0 ? 0 : k >= SCMC_SIGNAL_NUM_SCALES ? SCMC_SIGNAL_NUM_SCALES - 1 : k;
-    const int n = m->gauss_len[k], t = (n - 2) / 2;
-    const uint32_t *cdf = m->gauss_cdf[k];
-    if (v >= -t && v <= t)
-        return -log2((double)(cdf[v + t + 1] - cdf[v + t]) / SCMC_CDF_TOTAL);
-    const uint32_t u = (uint32_t)((v < 0 ? -(int64_t)v : v) - t - 1);
-    int len = 0;
-    while ((u + 1) >> (len + 1))
-        len++;
-    return -log2((double)(cdf[n] - cdf[n - 1]) / SCMC_CDF_TOTAL) + 2 * len + 2;
+    return scmc_signal_y_bits(m, k < 0 ? 0 : k >= SCMC_SIGNAL_NUM_SCALES ? SCMC_SIGNAL_NUM_SCALES - 1 : k, v);
 }
 
 /* Adds, for every parsed latent and every delta, its bits to cost[ctx][k][delta]. */

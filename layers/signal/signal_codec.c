@@ -123,8 +123,7 @@ void scmc_signal_put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, i
     }
 }
 
-/* What scmc_signal_put_y spends on v, in bits. */
-static double y_cost_bits(const ScmcSignalModel *m, int idx, int32_t v)
+double scmc_signal_y_bits(const ScmcSignalModel *m, int idx, int32_t v)
 {
     const int n = m->gauss_len[idx], t = (n - 2) / 2;
     const uint32_t *cdf = m->gauss_cdf[idx];
@@ -179,7 +178,7 @@ static int32_t rd_round(const ScmcSignalModel *m, int idx, float u, double mu)
         return 0;
     const int32_t w = v > 0 ? v - 1 : v + 1;
     const double added = ((double)u - w) * ((double)u - w) - ((double)u - v) * ((double)u - v);
-    return added < mu * (y_cost_bits(m, idx, v) - y_cost_bits(m, idx, w)) ? w : v;
+    return added < mu * (scmc_signal_y_bits(m, idx, v) - scmc_signal_y_bits(m, idx, w)) ? w : v;
 }
 
 static int get_y(ScmcRangeDecoder *dec, const ScmcSignalModel *m, int idx, int32_t *v)

@@ -14,6 +14,8 @@
 /* One z symbol of channel c / one centred y symbol with scale index idx (escapes included). */
 void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v);
 void scmc_signal_put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, int32_t v);
+/* What scmc_signal_put_y spends on v with scale index idx, in bits. */
+double scmc_signal_y_bits(const ScmcSignalModel *m, int idx, int32_t v);
 
 /* Scale contexts (bitstream-spec/signal.md, "Scale context"). prev_ctx[i] gets the part of
  * position i's context that comes from the group before (prev_group: its first channel plane, NULL
