@@ -136,13 +136,20 @@ double scmc_signal_y_bits(const ScmcSignalModel *m, int idx, int32_t v)
     return -log2((double)(cdf[n] - cdf[n - 1]) / SCMC_CDF_TOTAL) + 2 * len + 2;
 }
 
+/* The group-before part of a scale context, from the non-zero count of that group's symbols at
+ * the same position (bitstream-spec/signal.md). */
+static int previous_group_bucket(int nonzero)
+{
+    return nonzero == 0 ? 1 : nonzero <= 2 ? 2 : nonzero <= 6 ? 3 : 4;
+}
+
 void scmc_signal_previous_group_context(const int32_t *prev_group, int per, int plane, uint8_t *prev_ctx)
 {
     for (int i = 0; i < plane; i++) {
         int nz = 0;
         for (int c = 0; prev_group && c < per; c++)
             nz += prev_group[(size_t)c * plane + i] != 0;
-        prev_ctx[i] = !prev_group ? 0 : nz == 0 ? 1 : nz <= 2 ? 2 : nz <= 6 ? 3 : 4;
+        prev_ctx[i] = prev_group ? (uint8_t)previous_group_bucket(nz) : 0;
     }
 }
 
@@ -238,11 +245,12 @@ double scmc_signal_lambda(int quality)
     return 0.0018 * pow(0.14 / 0.0018, (quality - 1) / 7.0);
 }
 
-/* The synthesis output (3 x hp x wp) after the first p latent groups: the rest at their means. */
+/* The synthesis output (3 x hp x wp) with the first `sent` latent channels at their symbols and the
+ * rest at their predicted means. */
 static int prefix_picture(const ScmcSignalModel *m, const ScmcNnOps *ops, int quality, const int32_t *v,
-                          const int32_t *mean_q, int yh, int yw, int p, ScmcTensor *x)
+                          const int32_t *mean_q, int yh, int yw, int sent, ScmcTensor *x)
 {
-    const int M = m->M, sent = p * (M / m->groups), plane = yh * yw;
+    const int M = m->M, plane = yh * yw;
     int r = scmc_tensor_alloc(x, M, yh, yw);
     if (r)
         return r;
@@ -259,15 +267,16 @@ static int prefix_picture(const ScmcSignalModel *m, const ScmcNnOps *ops, int qu
     return r;
 }
 
-/* Adds what detail group g paints (d_s of its symbols) to x, the synthesis output. d_s is linear,
- * without bias, and paints disjoint 16x16 blocks, so this equals synthesising with the group's
- * symbols added (up to float order), at the price of a few block products per non-zero symbol. */
-static void add_detail_group(const ScmcSignalModel *m, int quality, const int32_t *v, int yh, int yw, int g,
-                             ScmcTensor *x)
+/* Adds what detail channels c0..c1-1 paint (d_s of their symbols) to x, the synthesis output.
+ * d_s is linear, without bias, and paints disjoint 16x16 blocks, so this equals synthesising with
+ * those symbols added (up to float order), at the price of a few block products per non-zero
+ * symbol. */
+static void add_detail_channels(const ScmcSignalModel *m, int quality, const int32_t *v, int yh, int yw, int c0,
+                                int c1, ScmcTensor *x)
 {
-    const int M = m->M, per = M / m->groups, plane = yh * yw, b = SCMC_SIGNAL_DETAIL_BLOCK;
+    const int M = m->M, plane = yh * yw, b = SCMC_SIGNAL_DETAIL_BLOCK;
     const float *ig = m->inv_gain + (size_t)(quality - 1) * M;
-    for (int c = g * per; c < (g + 1) * per; c++) {
+    for (int c = c0; c < c1; c++) {
         const float *kern = m->d_s.weight + (size_t)(c - (M - m->detail)) * 3 * b * b;
         for (int i = 0; i < plane; i++) {
             const int32_t q = v[(size_t)c * plane + i];
@@ -289,38 +298,240 @@ static void add_detail_group(const ScmcSignalModel *m, int quality, const int32_
 /* How many latent groups to write (sub-layers 1..count): every group that holds a nonlinear
  * channel, then the prefix of the detail groups with the lowest training objective
  * lambda * SSE / 3 + bits (SSE over the W x H x 3 samples; bits of the group payloads and of their
- * layer-table entries). add_detail_group builds each detail prefix's picture from the one before,
- * so one synthesis prices them all. Shorter nonlinear prefixes, one synthesis each, were tried
- * and left out: on six Kodak images they changed the BD-rate by -0.8 .. +0.4 % (mean -0.05 %)
- * and doubled the encoding time at quality 1 (docs/signal.md). Encoder-only: the float sums need
- * not match any decoder's. */
-static int groups_to_send(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
-                          const ScmcImage *base, int quality, const int32_t *v, const int32_t *mean_q,
-                          int yh, int yw, const ScmcPayloads *groups, int *count)
+ * layer-table entries). x is the synthesis output with the nonlinear channels at their symbols and
+ * the detail channels at their means; add_detail_channels builds each detail prefix's picture from
+ * the one before, so one synthesis prices them all (x is left with every group added). Shorter
+ * nonlinear prefixes, one synthesis each, were tried and left out: on six Kodak images they
+ * changed the BD-rate by -0.8 .. +0.4 % (mean -0.05 %) and doubled the encoding time at quality 1
+ * (docs/signal.md). Encoder-only: the float sums need not match any decoder's. */
+static void groups_to_send(const ScmcSignalModel *m, const ScmcImage *img, const ScmcImage *base, int quality,
+                           const int32_t *v, int yh, int yw, const ScmcPayloads *groups, ScmcTensor *x, int *count)
 {
-    const int G = m->groups, per = m->M / G, first = (m->M - m->detail + per - 1) / per;
+    const int G = m->groups, per = m->M / G, mg = m->M - m->detail, first = (mg + per - 1) / per;
     *count = G;
     if (first >= G)
-        return SCMC_OK;
+        return;
     const double lambda = scmc_signal_lambda(quality);
     double bits[SCMC_MAX_SUBLAYERS + 1] = { 0 }; /* bits[p]: groups 1..p */
     for (int g = 0; g < G; g++)
         bits[g + 1] = bits[g] + 8.0 * (double)(groups->size[g] + scmc_container_sublayer_entry_bytes(groups->size[g]));
-    ScmcTensor x;
-    int r = prefix_picture(m, ops, quality, v, mean_q, yh, yw, first, &x);
-    if (r)
-        return r;
-    double best = lambda * (double)painted_error(img, base, &x) / 3.0 + bits[first];
+    add_detail_channels(m, quality, v, yh, yw, mg, first * per, x); /* a group shared with nonlinear channels */
+    double best = lambda * (double)painted_error(img, base, x) / 3.0 + bits[first];
     *count = first;
     for (int g = first; g < G; g++) {
-        add_detail_group(m, quality, v, yh, yw, g, &x);
-        const double cost = lambda * (double)painted_error(img, base, &x) / 3.0 + bits[g + 1];
+        add_detail_channels(m, quality, v, yh, yw, g * per, (g + 1) * per, x);
+        const double cost = lambda * (double)painted_error(img, base, x) / 3.0 + bits[g + 1];
         if (cost < best) {
             best = cost;
             *count = g + 1;
         }
     }
-    scmc_tensor_free(&x);
+}
+
+/* Dot product of n floats, n a multiple of 8, in eight partial sums the compiler can vectorise. */
+static float block_dot(const float *a, const float *b, int n)
+{
+    float acc[8] = { 0 };
+    for (int j = 0; j < n; j += 8)
+        for (int l = 0; l < 8; l++)
+            acc[l] += a[j + l] * b[j + l];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* What optimise_detail prices symbols with: the symbols, the hyperprior's scale indices, the bits
+ * of the small values per scale index (scmc_signal_y_bits takes a log2 per call) and, per group,
+ * the non-zero counts at the block being optimised and at its right and lower neighbours, which
+ * give the group-before part of their contexts. */
+#define RDO_LUT_MAX 16
+typedef struct DetailRdo {
+    const ScmcSignalModel *m;
+    int32_t *v;
+    const uint8_t *raw;
+    int yw, plane, per;
+    int nz_here[SCMC_MAX_SUBLAYERS], nz_right[SCMC_MAX_SUBLAYERS], nz_down[SCMC_MAX_SUBLAYERS];
+    float lut[SCMC_SIGNAL_NUM_SCALES][2 * RDO_LUT_MAX + 1];
+} DetailRdo;
+
+static void count_nonzero(const DetailRdo *o, int i, int *nz)
+{
+    for (int g = 0; g < o->m->groups; g++) {
+        nz[g] = 0;
+        for (int c = g * o->per; c < (g + 1) * o->per; c++)
+            nz[g] += o->v[(size_t)c * o->plane + i] != 0;
+    }
+}
+
+/* Bits of symbol (c, i), the group-before part of its context given. */
+static double coded_bits(const DetailRdo *o, int c, int i, int pctx)
+{
+    const int32_t *chan = o->v + (size_t)c * o->plane;
+    const int k = scmc_signal_context_scale(o->m, chan, o->yw, i, pctx, o->raw[(size_t)c * o->plane + i]);
+    return chan[i] >= -RDO_LUT_MAX && chan[i] <= RDO_LUT_MAX ? o->lut[k][chan[i] + RDO_LUT_MAX]
+                                                           : scmc_signal_y_bits(o->m, k, chan[i]);
+}
+
+/* The bits symbol (c, i) costs at value val, with those of the symbols whose contexts it is part
+ * of: its right and lower neighbours in the channel and, with next_group, the next group's symbols
+ * at i (whose context depends on whether it is zero). */
+static double symbol_bits(const DetailRdo *o, int c, int i, int32_t val, int next_group)
+{
+    const int g = c / o->per;
+    int32_t *at = o->v + (size_t)c * o->plane + i;
+    const int32_t keep = *at;
+    *at = val;
+    double bits = coded_bits(o, c, i, g ? previous_group_bucket(o->nz_here[g - 1]) : 0);
+    if (i % o->yw + 1 < o->yw)
+        bits += coded_bits(o, c, i + 1, g ? previous_group_bucket(o->nz_right[g - 1]) : 0);
+    if (i + o->yw < o->plane)
+        bits += coded_bits(o, c, i + o->yw, g ? previous_group_bucket(o->nz_down[g - 1]) : 0);
+    if (next_group && g + 1 < o->m->groups) {
+        const int pctx = previous_group_bucket(o->nz_here[g] + (val != 0) - (keep != 0));
+        for (int n = (g + 1) * o->per; n < (g + 2) * o->per; n++)
+            bits += coded_bits(o, n, i, pctx);
+    }
+    *at = keep;
+    return bits;
+}
+
+/* Rate-distortion optimisation of the detail symbols. d_a computes the detail coefficients from
+ * the residual alone, blind to what the quantized nonlinear channels leave, and rd_round prices
+ * their error in quantizer steps as if d_s were orthonormal. But d_s is linear and paints disjoint
+ * 16x16 blocks, so the exact picture error of a block under any change of its detail symbols is a
+ * few dot products away. Block by block, each symbol moves by +-1 wherever that lowers
+ * lambda * SSE / 3 + bits (bits with the symbol's scale context as it stands), until a pass over
+ * the block changes nothing or after DETAIL_RDO_PASSES passes. pic: the synthesis output with the
+ * nonlinear channels at their symbols and the detail channels at their means; raw_idx: the
+ * hyperprior's scale indices before the contexts. Encoder-only (docs/signal.md, "Detail symbols
+ * fitted to what the nonlinear channels leave"). */
+#define DETAIL_RDO_PASSES 4
+static int optimise_detail(const ScmcSignalModel *m, int quality, const ScmcImage *img, const ScmcImage *base,
+                           const ScmcTensor *pic, const uint8_t *raw_idx, int yh, int yw, int32_t *v)
+{
+    const int M = m->M, mg = M - m->detail, plane = yh * yw;
+    const int b = SCMC_SIGNAL_DETAIL_BLOCK, bn = 3 * b * b;
+    const float *ig = m->inv_gain + (size_t)(quality - 1) * M;
+    /* lambda * SSE / 3 with SSE over 8-bit samples; e below is in units of 255 */
+    const double lambda = scmc_signal_lambda(quality) * 255.0 * 255.0 / 3.0;
+    float *e = malloc(sizeof(float) * bn), *masked = malloc(sizeof(float) * (size_t)m->detail * bn);
+    double *n2_full = malloc(sizeof(double) * m->detail), *n2_masked = malloc(sizeof(double) * m->detail);
+    DetailRdo *o = malloc(sizeof(*o));
+    if (!e || !masked || !n2_full || !n2_masked || !o) {
+        free(o);
+        free(e);
+        free(masked);
+        free(n2_full);
+        free(n2_masked);
+        return SCMC_ERR_NOMEM;
+    }
+    memset(o, 0, sizeof(*o));
+    o->m = m, o->v = v, o->raw = raw_idx, o->yw = yw, o->plane = plane, o->per = M / m->groups;
+    for (int k = 0; k < SCMC_SIGNAL_NUM_SCALES; k++)
+        for (int q = -RDO_LUT_MAX; q <= RDO_LUT_MAX; q++)
+            o->lut[k][q + RDO_LUT_MAX] = (float)scmc_signal_y_bits(m, k, q);
+    for (int d = 0; d < m->detail; d++) {
+        double s = 0;
+        for (int j = 0; j < bn; j++)
+            s += (double)m->d_s.weight[(size_t)d * bn + j] * m->d_s.weight[(size_t)d * bn + j];
+        n2_full[d] = s;
+    }
+    for (int i = 0; i < plane; i++) {
+        const int y0 = i / yw * b, x0 = i % yw * b;
+        const int bh = img->height - y0 < b ? img->height - y0 : b, bw = img->width - x0 < b ? img->width - x0 : b;
+        const int full = bh == b && bw == b;
+        const float *kern = full ? m->d_s.weight : masked;
+        const double *n2 = full ? n2_full : n2_masked;
+        if (!full) /* a block the image edge cuts: the padding's error does not count */
+            for (int d = 0; d < m->detail; d++) {
+                double s = 0;
+                for (int j = 0; j < bn; j++) {
+                    const int ky = j / b % b, kx = j % b;
+                    const float w = ky < bh && kx < bw ? m->d_s.weight[(size_t)d * bn + j] : 0.0f;
+                    masked[(size_t)d * bn + j] = w;
+                    s += (double)w * w;
+                }
+                n2_masked[d] = s;
+            }
+        for (int j = 0; j < bn; j++) { /* e = residual - picture, in the block */
+            const int ch = j / (b * b), ky = j / b % b, kx = j % b;
+            if (ky >= bh || kx >= bw) {
+                e[j] = 0;
+                continue;
+            }
+            const size_t p = ((size_t)(y0 + ky) * img->width + x0 + kx) * 3 + ch;
+            e[j] = ((float)img->rgb[p] - (float)base->rgb[p]) / 255.0f -
+                   pic->data[((size_t)ch * pic->h + y0 + ky) * pic->w + x0 + kx];
+        }
+        for (int c = mg; c < M; c++) {
+            const float a = (float)v[(size_t)c * plane + i] * ig[c];
+            const float *kc = kern + (size_t)(c - mg) * bn;
+            for (int j = 0; a != 0 && j < bn; j++)
+                e[j] -= a * kc[j];
+        }
+        count_nonzero(o, i, o->nz_here);
+        if (i % yw + 1 < yw)
+            count_nonzero(o, i + 1, o->nz_right);
+        if (i + yw < plane)
+            count_nonzero(o, i + yw, o->nz_down);
+        for (int pass = 0; pass < DETAIL_RDO_PASSES; pass++) {
+            int changed = 0;
+            for (int c = mg; c < M; c++) {
+                int32_t *chan = v + (size_t)c * plane;
+                const float *kc = kern + (size_t)(c - mg) * bn;
+                const float dot = block_dot(kc, e, bn);
+                const double a = ig[c];
+                double best = -1e-9;
+                int step = 0;
+                for (int d = -1; d <= 1; d += 2) {
+                    const int64_t nv = (int64_t)chan[i] + d;
+                    if (nv < -SCMC_SIGNAL_Y_LIMIT || nv > SCMC_SIGNAL_Y_LIMIT)
+                        continue;
+                    const int next = (nv != 0) != (chan[i] != 0);
+                    const double cost = lambda * (-2.0 * d * a * dot + a * a * n2[c - mg]) +
+                                        symbol_bits(o, c, i, (int32_t)nv, next) - symbol_bits(o, c, i, chan[i], next);
+                    if (cost < best) {
+                        best = cost;
+                        step = d;
+                    }
+                }
+                if (step) {
+                    o->nz_here[c / o->per] += (chan[i] + step != 0) - (chan[i] != 0);
+                    chan[i] += step;
+                    const float da = (float)(step * a);
+                    for (int j = 0; j < bn; j++)
+                        e[j] -= da * kc[j];
+                    changed = 1;
+                }
+            }
+            if (!changed)
+                break;
+        }
+    }
+    free(o);
+    free(e);
+    free(masked);
+    free(n2_full);
+    free(n2_masked);
+    return SCMC_OK;
+}
+
+/* idx[k]: the scale index symbol k is coded with, from the hyperprior's raw[k] and the contexts of
+ * the symbols v (as the decoder will see them). */
+static int context_indices(const ScmcSignalModel *m, const int32_t *v, const uint8_t *raw, int yh, int yw,
+                           uint8_t *idx)
+{
+    const int per = m->M / m->groups, plane = yh * yw;
+    uint8_t *prev_ctx = malloc((size_t)plane);
+    if (!prev_ctx)
+        return SCMC_ERR_NOMEM;
+    for (int g = 0; g < m->groups; g++) {
+        scmc_signal_previous_group_context(g ? v + (size_t)(g - 1) * per * plane : NULL, per, plane, prev_ctx);
+        for (int c = g * per; c < (g + 1) * per; c++)
+            for (int i = 0; i < plane; i++) {
+                const size_t k = (size_t)c * plane + i;
+                idx[k] = (uint8_t)scmc_signal_context_scale(m, v + (size_t)c * plane, yw, i, prev_ctx[i], raw[k]);
+            }
+    }
+    free(prev_ctx);
     return SCMC_OK;
 }
 
@@ -417,8 +628,24 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
             scmc_image_free(&painted);
         }
     }
+    uint8_t *raw_idx = NULL;
+    ScmcTensor pic = { 0, 0, 0, NULL };
+    const int detail_rdo = m->detail && par->detail_rdo;
+    if (!r && detail_rdo) {
+        raw_idx = malloc((size_t)M * yh * yw);
+        if (!raw_idx)
+            r = SCMC_ERR_NOMEM;
+        else
+            memcpy(raw_idx, idx, (size_t)M * yh * yw);
+    }
     if (!r)
         r = quantize_latents(m, &y, mean_q, idx, par->rdoq_mu, v);
+    if (!r && m->detail && (detail_rdo || !par->all_groups))
+        r = prefix_picture(m, ops, quality, v, mean_q, yh, yw, M - m->detail, &pic);
+    if (!r && detail_rdo)
+        r = optimise_detail(m, quality, img, base, &pic, raw_idx, yh, yw, v);
+    if (!r && detail_rdo)
+        r = context_indices(m, v, raw_idx, yh, yw, idx);
     ScmcPayloads groups = { 0 };
     if (!r) {
         ScmcRangeEncoder e;
@@ -438,8 +665,8 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
         }
     }
     int count = m->groups;
-    if (!r && !par->all_groups)
-        r = groups_to_send(m, ops, img, base, quality, v, mean_q, yh, yw, &groups, &count);
+    if (!r && !par->all_groups && m->detail)
+        groups_to_send(m, img, base, quality, v, yh, yw, &groups, &pic, &count);
     for (int g = 0; g < count && !r; g++) { /* hand the payloads that are sent over to out */
         out->data[out->count] = groups.data[g];
         out->size[out->count++] = groups.size[g];
@@ -450,6 +677,8 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
     free(mean_q);
     free(v);
     free(idx);
+    free(raw_idx);
+    scmc_tensor_free(&pic);
     scmc_tensor_free(&x);
     scmc_tensor_free(&y);
     scmc_tensor_free(&zt);

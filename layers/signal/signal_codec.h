@@ -41,6 +41,8 @@ typedef struct ScmcSignalEncodeParams {
     double rdoq_mu;  /* rd_round's mu: SCMC_SIGNAL_RDOQ_MU; 0 rounds to nearest */
     int all_groups;  /* 1: write every latent group; 0: stop where the next detail groups would
                       * cost more rate than their distortion is worth at the quality's lambda */
+    int detail_rdo;  /* 1: fit the detail symbols to what the quantized nonlinear channels leave,
+                      * by rate-distortion (optimise_detail); 0: keep d_a's, rounded by rd_round */
 } ScmcSignalEncodeParams;
 
 /* Codes img - base into sub-layer 0 and the first p latent groups (p = groups with all_groups;

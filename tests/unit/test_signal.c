@@ -429,6 +429,26 @@ static double stream_cost(const ScmcSignalModel *m, const ScmcImage *img, const 
     return scmc_signal_lambda(quality) * sse / 3.0 + bits;
 }
 
+/* The scene with the pattern of the strongest detail channel added in every 16x16 block, with
+ * alternating signs: a picture whose detail groups are worth something at high qualities. */
+static void detail_scene(const ScmcSignalModel *m, ScmcImage *img, int W, int H)
+{
+    scene(img, W, H);
+    const int b = SCMC_SIGNAL_DETAIL_BLOCK;
+    const float *kern = m->d_s.weight;
+    float peak = 0;
+    for (int i = 0; i < 3 * b * b; i++)
+        peak = fmaxf(peak, fabsf(kern[i]));
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                uint8_t *p = &img->rgb[((size_t)y * W + x) * 3 + c];
+                const float sign = (x / b + y / b) % 2 ? 1.0f : -1.0f;
+                const float v = (float)*p + sign * 30.0f * kern[((size_t)c * b + y % b) * b + x % b] / peak;
+                *p = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+}
+
 /* The encoder's choice of how many latent groups to write: the written groups are a prefix of the
  * all-groups stream (same bytes), every group with a nonlinear channel is kept, the decoded cost
  * by the training objective is no higher than with every group, and the choice is not fixed:
@@ -441,30 +461,16 @@ START_TEST(group_choice_by_rate_distortion)
         return;
     }
     const int W = 128, H = 96, per = m->M / m->groups, first = (m->M - m->detail + per - 1) / per;
-    /* the pattern of the strongest detail channel in every 16x16 block, over the scene */
     ScmcImage img, grey;
-    scene(&img, W, H);
-    const int b = SCMC_SIGNAL_DETAIL_BLOCK;
-    const float *kern = m->d_s.weight;
-    float peak = 0;
-    for (int i = 0; i < 3 * b * b; i++)
-        peak = fmaxf(peak, fabsf(kern[i]));
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++)
-            for (int c = 0; c < 3; c++) {
-                uint8_t *p = &img.rgb[((size_t)y * W + x) * 3 + c];
-                const float sign = (x / b + y / b) % 2 ? 1.0f : -1.0f;
-                const float v = (float)*p + sign * 30.0f * kern[((size_t)c * b + y % b) * b + x % b] / peak;
-                *p = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-            }
+    detail_scene(m, &img, W, H);
     ck_assert_int_eq(scmc_image_alloc(&grey, W, H), SCMC_OK);
     scmc_image_fill(&grey, 128, 128, 128);
     const int quality[2] = { 1, 8 };
     int kept[2];
     for (int k = 0; k < 2; k++) {
         ScmcPayloads all = { 0 }, chosen = { 0 };
-        const ScmcSignalEncodeParams pa = { quality[k], SCMC_SIGNAL_RDOQ_MU, 1 };
-        const ScmcSignalEncodeParams pc = { quality[k], SCMC_SIGNAL_RDOQ_MU, 0 };
+        const ScmcSignalEncodeParams pa = { quality[k], SCMC_SIGNAL_RDOQ_MU, 1, 1 };
+        const ScmcSignalEncodeParams pc = { quality[k], SCMC_SIGNAL_RDOQ_MU, 0, 1 };
         ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pa, &all), SCMC_OK);
         ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pc, &chosen), SCMC_OK);
         ck_assert_int_eq(all.count, 1 + m->groups);
@@ -489,6 +495,47 @@ START_TEST(group_choice_by_rate_distortion)
     ck_assert_msg(kept[1] > first, "quality 8: no detail group kept");
     scmc_image_free(&img);
     scmc_image_free(&grey);
+}
+END_TEST
+
+/* The encoder's rate-distortion fit of the detail symbols (optimise_detail): with every group
+ * written, the stream it makes decodes (the contexts the decoder derives match the ones it coded
+ * with) to a lower training objective than the stream of d_a's rounded coefficients, at the
+ * qualities where detail matters, on a picture that is not 16-aligned (blocks cut by the edge)
+ * and on a 16-aligned one. */
+START_TEST(detail_symbols_by_rate_distortion)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    if (!m->detail) {
+        printf("detail_symbols_by_rate_distortion: the default model has no detail channels\n");
+        return;
+    }
+    const int size[2][2] = { { 128, 96 }, { 120, 90 } }, quality[2] = { 5, 8 };
+    for (int s = 0; s < 2; s++) {
+        const int W = size[s][0], H = size[s][1];
+        ScmcImage img, grey;
+        detail_scene(m, &img, W, H);
+        ck_assert_int_eq(scmc_image_alloc(&grey, W, H), SCMC_OK);
+        scmc_image_fill(&grey, 128, 128, 128);
+        for (int k = 0; k < 2; k++) {
+            ScmcPayloads plain = { 0 }, fitted = { 0 };
+            const ScmcSignalEncodeParams pp = { quality[k], SCMC_SIGNAL_RDOQ_MU, 1, 0 };
+            const ScmcSignalEncodeParams pf = { quality[k], SCMC_SIGNAL_RDOQ_MU, 1, 1 };
+            ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pp, &plain), SCMC_OK);
+            ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pf, &fitted), SCMC_OK);
+            ck_assert_int_eq(fitted.count, 1 + m->groups);
+            int parsed_plain, parsed_fitted;
+            const double cost_plain = stream_cost(m, &img, &grey, quality[k], &plain, &parsed_plain);
+            const double cost_fitted = stream_cost(m, &img, &grey, quality[k], &fitted, &parsed_fitted);
+            ck_assert_int_eq(parsed_fitted, m->groups);
+            ck_assert_msg(cost_fitted < cost_plain, "%dx%d quality %d: fitted %.1f, plain %.1f", W, H, quality[k],
+                          cost_fitted, cost_plain);
+            scmc_payloads_free(&plain);
+            scmc_payloads_free(&fitted);
+        }
+        scmc_image_free(&img);
+        scmc_image_free(&grey);
+    }
 }
 END_TEST
 
@@ -604,6 +651,7 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, progressive_and_model_id);
     tcase_add_test(tc, detail_channel_paints_its_block);
     tcase_add_test(tc, group_choice_by_rate_distortion);
+    tcase_add_test(tc, detail_symbols_by_rate_distortion);
     tcase_add_test(tc, scale_context_table);
     suite_add_tcase(s, tc);
     return s;
