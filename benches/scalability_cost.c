@@ -23,7 +23,7 @@ static size_t one_payload_size(const ScmcSignalDecoder *d)
     scmc_renc_bypass(&e, (uint32_t)d->show_mean, 1);
     for (int c = 0; c < m->N; c++)
         for (int i = 0; i < d->zh * d->zw; i++)
-            scmc_signal_put_z(&e, m, c, d->z[(size_t)c * d->zh * d->zw + i]);
+            scmc_signal_put_z(&e, m, d->quality, c, d->z[(size_t)c * d->zh * d->zw + i]);
     const int per = m->M / m->groups, plane = d->yh * d->yw; /* the groups sent, with their contexts */
     uint8_t *prev_ctx = malloc((size_t)plane);
     if (!prev_ctx)

@@ -80,29 +80,32 @@ static int synthesis(const ScmcSignalModel *m, const ScmcNnOps *ops, ScmcTensor 
     return r;
 }
 
-/* z symbol: index within the channel's table, else the escape and a zigzag Exp-Golomb value. */
-void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v)
+/* z symbol: index within the table of channel c at the stream's quality, else the escape and a
+ * zigzag Exp-Golomb value. */
+void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int quality, int c, int32_t v)
 {
-    const int32_t d = v - m->z_offset[c];
-    if (d >= 0 && d < m->z_len[c] - 1) {
-        scmc_renc_symbol(e, m->z_cdf[c], d);
+    const size_t t = (size_t)(quality - 1) * m->N + c;
+    const int32_t d = v - m->z_offset[t];
+    if (d >= 0 && d < m->z_len[t] - 1) {
+        scmc_renc_symbol(e, m->z_cdf[t], d);
     } else {
-        scmc_renc_symbol(e, m->z_cdf[c], m->z_len[c] - 1);
+        scmc_renc_symbol(e, m->z_cdf[t], m->z_len[t] - 1);
         scmc_renc_expgolomb(e, d >= 0 ? 2u * (uint32_t)d : 2u * (uint32_t)(-(int64_t)d) - 1);
     }
 }
 
-static int get_z(ScmcRangeDecoder *dec, const ScmcSignalModel *m, int c, int32_t *v)
+static int get_z(ScmcRangeDecoder *dec, const ScmcSignalModel *m, int quality, int c, int32_t *v)
 {
-    const int s = scmc_rdec_symbol(dec, m->z_cdf[c], m->z_len[c]);
+    const size_t t = (size_t)(quality - 1) * m->N + c;
+    const int s = scmc_rdec_symbol(dec, m->z_cdf[t], m->z_len[t]);
     int64_t d = s;
-    if (s == m->z_len[c] - 1) {
+    if (s == m->z_len[t] - 1) {
         const uint32_t u = scmc_rdec_expgolomb(dec);
         if (u == UINT32_MAX)
             return SCMC_ERR_CORRUPT;
         d = (u & 1) ? -(int64_t)((u + 1) / 2) : (int64_t)(u / 2);
     }
-    const int64_t val = d + m->z_offset[c];
+    const int64_t val = d + m->z_offset[t];
     if (val < -SCMC_SIGNAL_Z_LIMIT || val > SCMC_SIGNAL_Z_LIMIT)
         return SCMC_ERR_CORRUPT;
     *v = (int32_t)val;
@@ -656,7 +659,7 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
         scmc_renc_bypass(&e, (uint32_t)show_mean, 1);
         for (int c = 0; c < m->N; c++)
             for (int i = 0; i < zh * zw; i++)
-                scmc_signal_put_z(&e, m, c, z[(size_t)c * zh * zw + i]);
+                scmc_signal_put_z(&e, m, quality, c, z[(size_t)c * zh * zw + i]);
         r = finish_payload(&e, out);
         const int per = M / m->groups;
         for (int g = 0; g < m->groups && !r; g++) {
@@ -736,7 +739,7 @@ int scmc_signal_decode_sublayer(ScmcSignalDecoder *d, int index, const uint8_t *
         int r = SCMC_OK;
         for (int c = 0; c < m->N && !r; c++)
             for (int i = 0; i < d->zh * d->zw && !r; i++)
-                r = get_z(&dec, m, c, &z[(size_t)c * d->zh * d->zw + i]);
+                r = get_z(&dec, m, q, c, &z[(size_t)c * d->zh * d->zw + i]);
         if (!r && scmc_rdec_overrun(&dec))
             r = SCMC_ERR_CORRUPT;
         if (!r)

@@ -11,8 +11,8 @@
 #include "lib/layer.h"
 #include "signal_model.h"
 
-/* One z symbol of channel c / one centred y symbol with scale index idx (escapes included). */
-void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int c, int32_t v);
+/* One z symbol of channel c at a quality / one centred y symbol with scale index idx (escapes included). */
+void scmc_signal_put_z(ScmcRangeEncoder *e, const ScmcSignalModel *m, int quality, int c, int32_t v);
 void scmc_signal_put_y(ScmcRangeEncoder *e, const ScmcSignalModel *m, int idx, int32_t v);
 /* What scmc_signal_put_y spends on v with scale index idx, in bits. */
 double scmc_signal_y_bits(const ScmcSignalModel *m, int idx, int32_t v);

@@ -154,21 +154,31 @@ int scmc_signal_model_load(const uint8_t *data, size_t size, ScmcSignalModel *m,
     const ScmcWeightTensor *zo = ld.failed ? NULL : scmc_weights_get(&m->w, "z_cdf_offset", SCMC_DTYPE_I32, (size_t)m->N);
     const ScmcWeightTensor *zl = ld.failed ? NULL : scmc_weights_get(&m->w, "z_cdf_length", SCMC_DTYPE_I32, (size_t)m->N);
     const ScmcWeightTensor *zc = ld.failed ? NULL : scmc_weights_get(&m->w, "z_cdf", SCMC_DTYPE_I32, 0);
+    const size_t nzq = (size_t)m->num_qualities * m->N;
+    const ScmcWeightTensor *qo = ld.failed ? NULL : scmc_weights_get(&m->w, "z_q_cdf_offset", SCMC_DTYPE_I32, nzq);
+    const ScmcWeightTensor *ql = ld.failed ? NULL : scmc_weights_get(&m->w, "z_q_cdf_length", SCMC_DTYPE_I32, nzq);
+    const ScmcWeightTensor *qc = ld.failed ? NULL : scmc_weights_get(&m->w, "z_q_cdf", SCMC_DTYPE_I32, 0);
     if (!ld.failed && (!gl || !gc || !zo || !zl || !zc)) {
         snprintf(err, errlen, "weight file lacks its entropy tables");
         ld.failed = 1;
     }
+    if (!ld.failed && (!qo != !ql || !qo != !qc ||
+                       (!qo && (scmc_weights_get(&m->w, "z_q_cdf_offset", SCMC_DTYPE_I32, 0) ||
+                                scmc_weights_get(&m->w, "z_q_cdf_length", SCMC_DTYPE_I32, 0))))) {
+        snprintf(err, errlen, "weight file has incomplete per-quality z tables");
+        ld.failed = 1;
+    }
     if (!ld.failed) {
         /* every table as uint32 CDFs for the range coder, each checked */
-        m->cdf_store = malloc(sizeof(uint32_t) * (gc->count + zc->count));
-        m->z_cdf = calloc((size_t)m->N, sizeof(*m->z_cdf));
-        m->z_len = calloc((size_t)m->N, sizeof(int));
-        m->z_offset = calloc((size_t)m->N, sizeof(int));
+        m->cdf_store = malloc(sizeof(uint32_t) * (gc->count + zc->count + (qc ? qc->count : 0)));
+        m->z_cdf = calloc(nzq, sizeof(*m->z_cdf));
+        m->z_len = calloc(nzq, sizeof(int));
+        m->z_offset = calloc(nzq, sizeof(int));
         if (!m->cdf_store || !m->z_cdf || !m->z_len || !m->z_offset) {
             scmc_signal_model_free(m);
             return SCMC_ERR_NOMEM;
         }
-        const int32_t *glen = gl->data, *gcdf = gc->data, *zoff = zo->data, *zlen = zl->data, *zcdf = zc->data;
+        const int32_t *glen = gl->data, *gcdf = gc->data;
         size_t pos = 0, store = 0;
         for (int s = 0; s < SCMC_SIGNAL_NUM_SCALES && !ld.failed; s++) {
             const int n = glen[s];
@@ -184,21 +194,32 @@ int scmc_signal_model_load(const uint8_t *data, size_t size, ScmcSignalModel *m,
                 m->cdf_store[store++] = (uint32_t)gcdf[pos + i];
             pos += (size_t)n + 1;
         }
-        pos = 0;
-        for (int c = 0; c < m->N && !ld.failed; c++) {
-            const int n = zlen[c];
-            if (n < 2 || pos + (size_t)n + 1 > zc->count || !valid_cdf(zcdf + pos, n) || zoff[c] < -SCMC_SIGNAL_Z_LIMIT ||
-                zoff[c] > SCMC_SIGNAL_Z_LIMIT) {
-                snprintf(err, errlen, "weight file has an invalid z table %d", c);
-                ld.failed = 1;
+        /* the shared z tables, then the per-quality ones over them */
+        for (int set = 0; set < 2 && !ld.failed; set++) {
+            const ScmcWeightTensor *to = set ? qo : zo, *tl = set ? ql : zl, *tc = set ? qc : zc;
+            if (!tc)
                 break;
+            const int32_t *zoff = to->data, *zlen = tl->data, *zcdf = tc->data;
+            const size_t count = set ? nzq : (size_t)m->N;
+            pos = 0;
+            for (size_t t = 0; t < count && !ld.failed; t++) {
+                const int n = zlen[t];
+                if (n < 2 || pos + (size_t)n + 1 > tc->count || !valid_cdf(zcdf + pos, n) ||
+                    zoff[t] < -SCMC_SIGNAL_Z_LIMIT || zoff[t] > SCMC_SIGNAL_Z_LIMIT) {
+                    snprintf(err, errlen, "weight file has an invalid %sz table %zu", set ? "per-quality " : "", t);
+                    ld.failed = 1;
+                    break;
+                }
+                for (size_t q = set ? t / m->N : 0; q < (set ? t / m->N + 1 : (size_t)m->num_qualities); q++) {
+                    const size_t at = q * m->N + t % m->N;
+                    m->z_len[at] = n;
+                    m->z_offset[at] = zoff[t];
+                    m->z_cdf[at] = m->cdf_store + store;
+                }
+                for (int i = 0; i <= n; i++)
+                    m->cdf_store[store++] = (uint32_t)zcdf[pos + i];
+                pos += (size_t)n + 1;
             }
-            m->z_len[c] = n;
-            m->z_offset[c] = zoff[c];
-            m->z_cdf[c] = m->cdf_store + store;
-            for (int i = 0; i <= n; i++)
-                m->cdf_store[store++] = (uint32_t)zcdf[pos + i];
-            pos += (size_t)n + 1;
         }
     }
     if (ld.failed) {

@@ -53,7 +53,9 @@ typedef struct ScmcSignalModel {
     int8_t ctx_delta[SCMC_SIGNAL_NUM_CTX][SCMC_SIGNAL_NUM_SCALES];
     uint32_t *gauss_cdf[SCMC_SIGNAL_NUM_SCALES];
     int gauss_len[SCMC_SIGNAL_NUM_SCALES]; /* symbols incl. escape: 2T + 2 */
-    uint32_t **z_cdf;                      /* per channel of z */
+    /* per quality and channel of z, index (quality - 1) * N + c: the file's per-quality tables
+     * (z_q_cdf*) when it has them, else its shared tables (z_cdf*) for every quality */
+    uint32_t **z_cdf;
     int *z_len, *z_offset;
     uint32_t *cdf_store;
 } ScmcSignalModel;

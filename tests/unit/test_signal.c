@@ -539,30 +539,43 @@ START_TEST(detail_symbols_by_rate_distortion)
 }
 END_TEST
 
-/* The default weight file rewritten with a scale-context table (every other tensor as it is),
- * its CRC recomputed; *size gets its length. */
-static uint8_t *weights_with_table(const int32_t *table, size_t *size)
+/* A tensor to add to a weight file (int32, one or two dimensions). */
+typedef struct ExtraTensor {
+    const char *name;
+    int ndim;
+    uint32_t dims[2];
+    const int32_t *data;
+} ExtraTensor;
+
+/* The default weight file rewritten without the tensors named in drop (NULL-terminated) and with
+ * the extra ones appended, its CRC recomputed; *size gets its length. */
+static uint8_t *rewrite_weights(const char *const *drop, const ExtraTensor *extra, int n_extra, size_t *size)
 {
     const ScmcSignalModel *m = scmc_signal_default_model();
-    const size_t cap = m->w.count * 96 + (size_t)(scmc_signal_default_weights_end - scmc_signal_default_weights) + 8192;
+    size_t cap = m->w.count * 96 + (size_t)(scmc_signal_default_weights_end - scmc_signal_default_weights) + 8192;
+    for (int x = 0; x < n_extra; x++)
+        cap += 96 + 4 * (size_t)extra[x].dims[0] * (extra[x].ndim > 1 ? extra[x].dims[1] : 1);
     uint8_t *out = malloc(cap), *p = out + 12;
     uint32_t count = 0;
     memcpy(out, "SCMW", 4);
-    for (int t = 0; t <= m->w.count; t++) {
+    for (int t = 0; t < m->w.count + n_extra; t++) {
         const ScmcWeightTensor *w = t < m->w.count ? &m->w.tensors[t] : NULL;
-        if (w && !strcmp(w->name, "y_ctx_delta"))
+        const ExtraTensor *x = w ? NULL : &extra[t - m->w.count];
+        int dropped = 0;
+        for (int k = 0; w && drop[k]; k++)
+            dropped |= !strcmp(w->name, drop[k]);
+        if (dropped)
             continue;
-        const char *name = w ? w->name : "y_ctx_delta";
+        const char *name = w ? w->name : x->name;
         const uint16_t len = (uint16_t)strlen(name);
-        const uint8_t dtype = w ? (uint8_t)w->dtype : SCMC_DTYPE_I32, ndim = w ? (uint8_t)w->ndim : 2;
-        const uint32_t table_dims[2] = { SCMC_SIGNAL_NUM_CTX, SCMC_SIGNAL_NUM_SCALES };
-        const size_t n = w ? w->count : (size_t)SCMC_SIGNAL_NUM_CTX * SCMC_SIGNAL_NUM_SCALES;
+        const uint8_t dtype = w ? (uint8_t)w->dtype : SCMC_DTYPE_I32, ndim = w ? (uint8_t)w->ndim : (uint8_t)x->ndim;
+        const size_t n = w ? w->count : (size_t)x->dims[0] * (x->ndim > 1 ? x->dims[1] : 1);
         memcpy(p, &len, 2), p += 2; /* the test machines are little-endian, like the format */
         memcpy(p, name, len), p += len;
         *p++ = dtype;
         *p++ = ndim;
-        memcpy(p, w ? w->dims : table_dims, 4 * (size_t)ndim), p += 4 * (size_t)ndim;
-        memcpy(p, w ? w->data : table, 4 * n), p += 4 * n;
+        memcpy(p, w ? w->dims : x->dims, 4 * (size_t)ndim), p += 4 * (size_t)ndim;
+        memcpy(p, w ? w->data : (const void *)x->data, 4 * n), p += 4 * n;
         count++;
     }
     const uint32_t version = 1;
@@ -573,6 +586,14 @@ static uint8_t *weights_with_table(const int32_t *table, size_t *size)
     *size = (size_t)(p - out);
     ck_assert_uint_le(*size, cap);
     return out;
+}
+
+/* The default weight file with the scale-context table replaced by table. */
+static uint8_t *weights_with_table(const int32_t *table, size_t *size)
+{
+    static const char *const drop[] = { "y_ctx_delta", NULL };
+    const ExtraTensor t = { "y_ctx_delta", 2, { SCMC_SIGNAL_NUM_CTX, SCMC_SIGNAL_NUM_SCALES }, table };
+    return rewrite_weights(drop, &t, 1, size);
 }
 
 /* The scale-context table: loaded from the weight file (out-of-range values refused), used alike
@@ -637,6 +658,103 @@ START_TEST(scale_context_table)
 }
 END_TEST
 
+/* Per-quality z tables: without them every quality codes z with the shared tables; with them the
+ * stream's quality picks the table, alike in encoder and decoder (the same z and picture parse
+ * back, in fewer or more bytes as the table fits); invalid or incomplete sets are refused. */
+START_TEST(per_quality_z_tables)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    static const char *const drop[] = { "z_q_cdf_offset", "z_q_cdf_length", "z_q_cdf", NULL };
+    const ScmcWeightTensor *zo = scmc_weights_get(&m->w, "z_cdf_offset", SCMC_DTYPE_I32, (size_t)m->N);
+    const ScmcWeightTensor *zl = scmc_weights_get(&m->w, "z_cdf_length", SCMC_DTYPE_I32, (size_t)m->N);
+    const ScmcWeightTensor *zc = scmc_weights_get(&m->w, "z_cdf", SCMC_DTYPE_I32, 0);
+    ck_assert(zo && zl && zc);
+    /* quality q uses the shared table of each channel, except quality 2: a flat CDF over the same
+     * symbols (valid, and a poor fit) */
+    const size_t nq = (size_t)m->num_qualities * m->N;
+    int32_t *off = malloc(sizeof(int32_t) * nq), *len = malloc(sizeof(int32_t) * nq);
+    int32_t *cdf = malloc(sizeof(int32_t) * zc->count * m->num_qualities);
+    size_t n = 0;
+    for (int q = 1; q <= m->num_qualities; q++) {
+        size_t pos = 0;
+        for (int c = 0; c < m->N; c++) {
+            const int l = ((const int32_t *)zl->data)[c];
+            off[(q - 1) * m->N + c] = ((const int32_t *)zo->data)[c];
+            len[(q - 1) * m->N + c] = l;
+            for (int i = 0; i <= l; i++)
+                cdf[n++] = q == 2 ? (int32_t)((int64_t)SCMC_CDF_TOTAL * i / l) : ((const int32_t *)zc->data)[pos + i];
+            pos += (size_t)l + 1;
+        }
+    }
+    const ExtraTensor tables[3] = { { "z_q_cdf_offset", 2, { (uint32_t)m->num_qualities, (uint32_t)m->N }, off },
+                                    { "z_q_cdf_length", 2, { (uint32_t)m->num_qualities, (uint32_t)m->N }, len },
+                                    { "z_q_cdf", 1, { (uint32_t)n, 0 }, cdf } };
+    ScmcSignalModel with[2];
+    char err[256];
+    for (int t = 0; t < 2; t++) {
+        size_t size;
+        uint8_t *file = rewrite_weights(drop, tables, t ? 3 : 0, &size);
+        ck_assert_int_eq(scmc_signal_model_load(file, size, &with[t], err, sizeof(err)), SCMC_OK);
+        free(file);
+    }
+    ck_assert_ptr_eq(with[0].z_cdf[0], with[0].z_cdf[m->N]); /* shared: one table for every quality */
+    ck_assert_ptr_ne(with[1].z_cdf[0], with[1].z_cdf[m->N]);
+    /* refused: a CDF that falls, and a set without its CDFs */
+    {
+        size_t size;
+        ScmcSignalModel other;
+        cdf[1] = SCMC_CDF_TOTAL;
+        uint8_t *bad = rewrite_weights(drop, tables, 3, &size);
+        ck_assert_int_eq(scmc_signal_model_load(bad, size, &other, err, sizeof(err)), SCMC_ERR_CORRUPT);
+        ck_assert_ptr_nonnull(strstr(err, "per-quality z table"));
+        free(bad);
+        bad = rewrite_weights(drop, tables, 2, &size);
+        ck_assert_int_eq(scmc_signal_model_load(bad, size, &other, err, sizeof(err)), SCMC_ERR_CORRUPT);
+        ck_assert_ptr_nonnull(strstr(err, "incomplete per-quality z tables"));
+        free(bad);
+    }
+    const int W = 130, H = 66, quality[2] = { 1, 2 };
+    ScmcImage img, grey;
+    scene(&img, W, H);
+    ck_assert_int_eq(scmc_image_alloc(&grey, W, H), SCMC_OK);
+    scmc_image_fill(&grey, 128, 128, 128);
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    for (int k = 0; k < 2; k++) {
+        ScmcSignalDecoder d[2];
+        ScmcImage out[2];
+        size_t z_bytes[2];
+        for (int t = 0; t < 2; t++) {
+            ScmcPayloads p = { 0 };
+            const ScmcSignalEncodeParams par = { quality[k], SCMC_SIGNAL_RDOQ_MU, 1, 1 };
+            ck_assert_int_eq(scmc_signal_encode(&with[t], ops, &img, &grey, &par, &p), SCMC_OK);
+            ck_assert_int_eq(scmc_signal_decoder_init(&d[t], &with[t], ops, W, H), SCMC_OK);
+            for (int s = 0; s < p.count; s++)
+                ck_assert_int_eq(scmc_signal_decode_sublayer(&d[t], s, p.data[s], p.size[s]), SCMC_OK);
+            ck_assert_int_eq(scmc_signal_render(&d[t], &grey, &out[t]), SCMC_OK);
+            z_bytes[t] = p.size[0];
+            scmc_payloads_free(&p);
+        }
+        ck_assert_mem_eq(d[1].z, d[0].z, sizeof(int32_t) * m->N * d[0].zh * d[0].zw);
+        ck_assert_mem_eq(out[1].rgb, out[0].rgb, (size_t)W * H * 3);
+        if (quality[k] == 2)
+            ck_assert_msg(z_bytes[1] > z_bytes[0], "flat table %zu bytes, shared %zu", z_bytes[1], z_bytes[0]);
+        else
+            ck_assert_uint_eq(z_bytes[1], z_bytes[0]);
+        for (int t = 0; t < 2; t++) {
+            scmc_signal_decoder_free(&d[t]);
+            scmc_image_free(&out[t]);
+        }
+    }
+    for (int t = 0; t < 2; t++)
+        scmc_signal_model_free(&with[t]);
+    free(off);
+    free(len);
+    free(cdf);
+    scmc_image_free(&img);
+    scmc_image_free(&grey);
+}
+END_TEST
+
 static Suite *signal_suite(void)
 {
     Suite *s = suite_create("signal");
@@ -653,6 +771,7 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, group_choice_by_rate_distortion);
     tcase_add_test(tc, detail_symbols_by_rate_distortion);
     tcase_add_test(tc, scale_context_table);
+    tcase_add_test(tc, per_quality_z_tables);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,6 +2,7 @@
 """Exports a training checkpoint to the weight file that layers/signal reads (format: docs/weights.md).
 
   /usr/bin/python3 layers/signal/train/export.py CKPT OUT.scmw [SMALL_CKPT] [--ctx-table TABLE]
+        [--z-tables BASE_DIR [--data DIR]]
 
 With SMALL_CKPT, also writes a resumable checkpoint without the optimizer state (a third of the
 size: the one committed to the repository; train.py resumes from it with fresh Adam moments).
@@ -15,15 +16,24 @@ Integer tensors (everything the entropy model depends on, DESIGN.md sync rules):
   - with --ctx-table, the scale-context table `y_ctx_delta` (25 x 64 small integers, one line of
     64 per context), fitted with the C encoder by `build/signal_context --write-table TABLE`
     (bitstream-spec/signal.md, "Scale context"): export without it, fit, export again with it.
+  - with --z-tables, per-quality CDFs of z (`z_q_cdf*`, 8 x N): the histogram of each channel's z
+    at each quality over the training images (DIR, default ../shared/data/train/bsds500, with
+    base1 from BASE_DIR as train.py reads them), smoothed with Z_PRIOR pseudo-counts of the learned
+    density. The learned density is one for all qualities and was trained on noisy z; the coded z
+    of a low quality are far more concentrated (docs/signal.md, "Per-quality z tables").
 The file ends with a CRC-32 of all bytes before it: the model id that streams carry.
 """
+import glob
 import math
 import os
 import struct
 import sys
 import zlib
 
+import numpy as np
 import torch
+import torch.nn.functional as F
+from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import NUM_QUALITIES, SCALE_MAX, SCALE_MIN, SignalCodec  # noqa: E402
@@ -35,6 +45,10 @@ NUM_CTX = 25         # scale contexts: 5 (left/upper neighbours) x 5 (group befo
 TAIL = 1e-9          # probability mass left outside each coded range (escape-coded)
 CDF_TOTAL = 1 << 16
 Z_RANGE = 256        # z symbols are searched in [-Z_RANGE, Z_RANGE]
+Z_PRIOR = 32.0       # pseudo-counts of the learned density in the per-quality z tables
+PAD = 64             # the C codec pads images to a multiple of 64 with zero residual
+DEFAULT_DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                             "../../../../shared/data/train/bsds500"))
 
 DT_F32, DT_I32 = 1, 2
 
@@ -81,28 +95,59 @@ def gaussian_cdfs():
     return lengths, flat
 
 
-def z_cdfs(model):
-    """Per channel of z: the symbol range holding all but TAIL of the mass, and its CDF."""
-    offsets, lengths, flat = [], [], []
+def z_density(model):
+    """The learned density of z on the grid -Z_RANGE..Z_RANGE: (N, 2 Z_RANGE + 1) probabilities."""
     with torch.no_grad():
-        n = model.N
         grid = torch.arange(-Z_RANGE, Z_RANGE + 1, dtype=torch.float32)
-        v = grid.view(1, 1, -1).expand(n, 1, -1)
+        v = grid.view(1, 1, -1).expand(model.N, 1, -1)
         lo = torch.sigmoid(model.density.logits(v - 0.5))[:, 0].double()
         hi = torch.sigmoid(model.density.logits(v + 0.5))[:, 0].double()
-        pmf = (hi - lo).clamp(min=0)
-        for c in range(n):
-            cdf_hi = hi[c]
-            cdf_lo = lo[c]
-            first = int((cdf_lo < TAIL / 2).nonzero().max().item()) if (cdf_lo < TAIL / 2).any() else 0
-            last_mask = (1 - cdf_hi) < TAIL / 2
-            last = int(last_mask.nonzero().min().item()) if last_mask.any() else len(grid) - 1
-            p = pmf[c, first:last + 1].tolist()
-            cdf = quantize_pmf(p)
-            offsets.append(int(grid[first].item()))
-            lengths.append(len(cdf) - 1)
-            flat += cdf
+        return (hi - lo).clamp(min=0)
+
+
+def range_cdfs(pmf):
+    """Per row of pmf (over -Z_RANGE..Z_RANGE): the symbol range holding all but TAIL of the mass,
+    and its CDF with an escape."""
+    offsets, lengths, flat = [], [], []
+    for p in pmf:
+        below = torch.cumsum(p, 0) - p            # mass below each symbol
+        above = torch.flip(torch.cumsum(torch.flip(p, [0]), 0), [0]) - p
+        first = int((below < TAIL / 2).nonzero().max().item())
+        last = int((above < TAIL / 2).nonzero().min().item())
+        cdf = quantize_pmf(p[first:last + 1].tolist())
+        offsets.append(first - Z_RANGE)
+        lengths.append(len(cdf) - 1)
+        flat += cdf
     return offsets, lengths, flat
+
+
+def z_cdfs(model):
+    """Per channel of z: the symbol range holding all but TAIL of the learned density, its CDF."""
+    return range_cdfs(z_density(model))
+
+
+def z_quality_cdfs(model, base_dir, data_dir):
+    """Per quality and channel of z: the smoothed histogram of the training images' z."""
+    files = sorted(glob.glob(os.path.join(data_dir, "*.jpg")) + glob.glob(os.path.join(data_dir, "*.png")))
+    if not files:
+        sys.exit(f"export.py: no training images in {data_dir}")
+    bins = 2 * Z_RANGE + 1
+    hist = torch.zeros(NUM_QUALITIES, model.N, bins, dtype=torch.float64)
+    with torch.no_grad():
+        for f in files:
+            stem = os.path.splitext(os.path.basename(f))[0]
+            img = np.asarray(Image.open(f).convert("RGB"), dtype=np.float32)
+            base = np.asarray(Image.open(os.path.join(base_dir, stem + ".png")).convert("RGB"), dtype=np.float32)
+            h, w, _ = img.shape
+            x = torch.from_numpy(((img - base) / 255.0).transpose(2, 0, 1)[None].copy())
+            y = model.analysis(F.pad(x, (0, -w % PAD, 0, -h % PAD)))
+            for q in range(NUM_QUALITIES):
+                z = torch.round(model.h_a(y * model.gain[q][None, :, None, None]))[0]
+                idx = (z.clamp(-Z_RANGE, Z_RANGE) + Z_RANGE).long().reshape(model.N, -1)
+                hist[q].scatter_add_(1, idx, torch.ones_like(idx, dtype=torch.float64))
+    prior = z_density(model)
+    pmf = (hist + Z_PRIOR * prior[None]) / (hist.sum(2, keepdim=True) + Z_PRIOR * prior.sum(1)[None, :, None])
+    return range_cdfs(pmf.reshape(NUM_QUALITIES * model.N, bins)), len(files)
 
 
 def read_ctx_table(path):
@@ -112,7 +157,7 @@ def read_ctx_table(path):
     return rows
 
 
-def tensors(model, ctx_table=None):
+def tensors(model, ctx_table=None, z_tables=None):
     out = []
     sd = {k: v.detach() for k, v in model.state_dict().items()}
 
@@ -156,6 +201,11 @@ def tensors(model, ctx_table=None):
     i32("z_cdf", flat)
     if ctx_table is not None:
         i32("y_ctx_delta", ctx_table)
+    if z_tables is not None:
+        offsets, lengths, flat = z_tables
+        i32("z_q_cdf_offset", torch.tensor(offsets).view(NUM_QUALITIES, model.N))
+        i32("z_q_cdf_length", torch.tensor(lengths).view(NUM_QUALITIES, model.N))
+        i32("z_q_cdf", flat)
     return out
 
 
@@ -177,24 +227,35 @@ def write(path, items):
     return crc, len(body)
 
 
+def option(args, name):
+    """Removes `name VALUE` from args and returns VALUE (None when absent)."""
+    if name not in args:
+        return None
+    i = args.index(name)
+    if i + 1 >= len(args):
+        sys.exit(__doc__)
+    value = args[i + 1]
+    del args[i:i + 2]
+    return value
+
+
 def main():
     args = sys.argv[1:]
-    ctx_table = None
-    if "--ctx-table" in args:
-        i = args.index("--ctx-table")
-        if i + 1 >= len(args):
-            sys.exit(__doc__)
-        ctx_table = read_ctx_table(args[i + 1])
-        del args[i:i + 2]
+    table_path, z_base, data = option(args, "--ctx-table"), option(args, "--z-tables"), option(args, "--data")
+    ctx_table = read_ctx_table(table_path) if table_path else None
     if len(args) not in (2, 3):
         sys.exit(__doc__)
     state = torch.load(args[0])
     model = SignalCodec(**state["config"])
     model.load_state_dict(state["model"])
     model.eval()
-    crc, size = write(args[1], tensors(model, ctx_table))
+    z_tables = None
+    if z_base:
+        z_tables, count = z_quality_cdfs(model, z_base, data or DEFAULT_DATA)
+    crc, size = write(args[1], tensors(model, ctx_table, z_tables))
     print(f"{args[1]}: {size} bytes, model id {crc:08x}, step {state['step']}"
-          + (", scale-context table " + sys.argv[sys.argv.index("--ctx-table") + 1] if ctx_table else ""))
+          + (f", scale-context table {table_path}" if ctx_table else "")
+          + (f", per-quality z tables from {count} images" if z_tables else ""))
     if len(args) == 3:
         small = {k: state[k] for k in ("config", "model", "step", "log", "resized", "quality_loss") if k in state}
         torch.save(small, args[2] + ".tmp")

@@ -2,11 +2,14 @@
 """Train the signal-layer codec on random crops of ../shared/data/train (CPU, resumable).
 
   /usr/bin/python3 layers/signal/train/train.py --ckpt CKPT [--steps N] [--hours H]
-        [--data DIR] [--base-dir DIR] [--N 64 --M 96 --groups 6] [--lr 2e-4] [--threads 2] [--balance P]
+        [--data DIR] [--base-dir DIR [--flat-share F]] [--N 64 --M 96 --groups 6] [--lr 2e-4] [--threads 2]
+        [--balance P]
 
 The input is the residual img - base1 in [-1, 1]. Without --base-dir base1 is the flat mid-grey
 image (what `scmc encode --layers signal` uses); with it, base1 for train/foo.jpg is read from
-DIR/foo.png (written by `scmc` itself, so the model sees the residual the C encoder produces).
+DIR/foo.png (written by `scmc` itself, so the model sees the residual the C encoder produces);
+--flat-share F keeps a fraction F of the crops against the flat base, so that the model still codes
+whole pictures well (`--layers signal`).
 
 A checkpoint (model, optimizer, step, log) is written every --save-every seconds, at the end and on
 SIGTERM or SIGINT (after the step in hand); rerunning with the same --ckpt resumes. The log of (step, loss, bpp, psnr) is kept in the
@@ -50,14 +53,17 @@ def load_images(data_dir, base_dir):
     return out
 
 
-def batch(images, size, crop, rng):
+def batch(images, size, crop, rng, flat_share=0.0):
+    """flat_share: the fraction of samples taken against the flat mid-grey base instead of base1,
+    i.e. whole pictures, as `--layers signal` codes them."""
     xs = np.empty((size, 3, crop, crop), dtype=np.float32)
     for i in range(size):
         img, base = images[rng.randrange(len(images))]
         h, w, _ = img.shape
         y0, x0 = rng.randrange(h - crop + 1), rng.randrange(w - crop + 1)
         a = img[y0:y0 + crop, x0:x0 + crop].astype(np.float32)
-        b = base[y0:y0 + crop, x0:x0 + crop].astype(np.float32) if base is not None else 128.0
+        flat = base is None or (flat_share > 0 and rng.random() < flat_share)
+        b = 128.0 if flat else base[y0:y0 + crop, x0:x0 + crop].astype(np.float32)
         r = (a - b) / 255.0
         if rng.random() < 0.5:
             r = r[:, ::-1]
@@ -83,6 +89,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=float, default=600.0, help="seconds between checkpoints")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--flat-share", type=float, default=0.0, metavar="F",
+                    help="with --base-dir: code this fraction of the crops against a flat mid-grey base "
+                         "(whole pictures, as --layers signal codes them) instead of base1")
     ap.add_argument("--balance", type=float, default=0.0, metavar="P",
                     help="weight each sample's loss by (mean / running mean loss of its quality)^P: with P = 1 "
                          "every quality pulls the shared weights about equally, with 0 (default) the top "
@@ -131,7 +140,7 @@ def main():
     t0 = last_save = time.time()
     acc = np.zeros(4)
     while step < args.steps and time.time() - t0 < args.hours * 3600 and not stop:
-        x = batch(images, args.batch, args.crop, rng)
+        x = batch(images, args.batch, args.crop, rng, args.flat_share)
         q = torch.randint(0, NUM_QUALITIES, (args.batch,))
         keep = torch.where(torch.rand(args.batch) < 0.5, torch.full((args.batch,), cfg["groups"]),
                            torch.randint(0, cfg["groups"], (args.batch,)))
