@@ -429,6 +429,24 @@ static double stream_cost(const ScmcSignalModel *m, const ScmcImage *img, const 
     return scmc_signal_lambda(quality) * sse / 3.0 + bits;
 }
 
+/* Squared error over base of the picture decoded from the first count payloads of p. */
+static double prefix_sse(const ScmcSignalModel *m, const ScmcImage *img, const ScmcImage *base,
+                         const ScmcPayloads *p, int count)
+{
+    ScmcSignalDecoder d;
+    ScmcImage out;
+    ck_assert_int_eq(scmc_signal_decoder_init(&d, m, scmc_nn_default_ops(), img->width, img->height), SCMC_OK);
+    for (int s = 0; s < count; s++)
+        ck_assert_int_eq(scmc_signal_decode_sublayer(&d, s, p->data[s], p->size[s]), SCMC_OK);
+    ck_assert_int_eq(scmc_signal_render(&d, base, &out), SCMC_OK);
+    double sse = 0;
+    for (size_t i = 0; i < (size_t)img->width * img->height * 3; i++)
+        sse += ((double)out.rgb[i] - img->rgb[i]) * ((double)out.rgb[i] - img->rgb[i]);
+    scmc_image_free(&out);
+    scmc_signal_decoder_free(&d);
+    return sse;
+}
+
 /* The scene with the pattern of the strongest detail channel added in every 16x16 block, with
  * alternating signs: a picture whose detail groups are worth something at high qualities. */
 static void detail_scene(const ScmcSignalModel *m, ScmcImage *img, int W, int H)
@@ -502,7 +520,8 @@ END_TEST
  * written, the stream it makes decodes (the contexts the decoder derives match the ones it coded
  * with) to a lower training objective than the stream of d_a's rounded coefficients, at the
  * qualities where detail matters, on a picture that is not 16-aligned (blocks cut by the edge)
- * and on a 16-aligned one. */
+ * and on a 16-aligned one; and its picture never gets worse from one sub-layer to the next (the
+ * fit is made for all groups together, a prefix must still hold). */
 START_TEST(detail_symbols_by_rate_distortion)
 {
     const ScmcSignalModel *m = scmc_signal_default_model();
@@ -530,6 +549,13 @@ START_TEST(detail_symbols_by_rate_distortion)
             ck_assert_int_eq(parsed_fitted, m->groups);
             ck_assert_msg(cost_fitted < cost_plain, "%dx%d quality %d: fitted %.1f, plain %.1f", W, H, quality[k],
                           cost_fitted, cost_plain);
+            double before = prefix_sse(m, &img, &grey, &fitted, 1);
+            for (int n = 2; n <= fitted.count; n++) {
+                const double sse = prefix_sse(m, &img, &grey, &fitted, n);
+                ck_assert_msg(sse <= before, "%dx%d quality %d: %d sub-layers SSE %.0f, %d: %.0f", W, H, quality[k], n,
+                              sse, n - 1, before);
+                before = sse;
+            }
             scmc_payloads_free(&plain);
             scmc_payloads_free(&fitted);
         }
