@@ -405,33 +405,10 @@ START_TEST(detail_channel_paints_its_block)
 }
 END_TEST
 
-/* Training objective of a signal payload set decoded over base: lambda * SSE / 3 + the bits of the
- * payloads and of their layer-table entries. */
-static double stream_cost(const ScmcSignalModel *m, const ScmcImage *img, const ScmcImage *base, int quality,
-                          const ScmcPayloads *p, int *groups_parsed)
-{
-    ScmcSignalDecoder d;
-    ScmcImage out;
-    ck_assert_int_eq(scmc_signal_decoder_init(&d, m, scmc_nn_default_ops(), img->width, img->height), SCMC_OK);
-    double bits = 0;
-    for (int s = 0; s < p->count; s++) {
-        ck_assert_int_eq(scmc_signal_decode_sublayer(&d, s, p->data[s], p->size[s]), SCMC_OK);
-        if (s)
-            bits += 8.0 * (double)(p->size[s] + scmc_container_sublayer_entry_bytes(p->size[s]));
-    }
-    ck_assert_int_eq(scmc_signal_render(&d, base, &out), SCMC_OK);
-    double sse = 0;
-    for (size_t i = 0; i < (size_t)img->width * img->height * 3; i++)
-        sse += ((double)out.rgb[i] - img->rgb[i]) * ((double)out.rgb[i] - img->rgb[i]);
-    *groups_parsed = d.groups_parsed;
-    scmc_image_free(&out);
-    scmc_signal_decoder_free(&d);
-    return scmc_signal_lambda(quality) * sse / 3.0 + bits;
-}
-
-/* Squared error over base of the picture decoded from the first count payloads of p. */
+/* Squared error over base of the picture decoded from the first count payloads of p; *groups_parsed
+ * (when not NULL) gets the number of latent groups the decoder took. */
 static double prefix_sse(const ScmcSignalModel *m, const ScmcImage *img, const ScmcImage *base,
-                         const ScmcPayloads *p, int count)
+                         const ScmcPayloads *p, int count, int *groups_parsed)
 {
     ScmcSignalDecoder d;
     ScmcImage out;
@@ -442,9 +419,30 @@ static double prefix_sse(const ScmcSignalModel *m, const ScmcImage *img, const S
     double sse = 0;
     for (size_t i = 0; i < (size_t)img->width * img->height * 3; i++)
         sse += ((double)out.rgb[i] - img->rgb[i]) * ((double)out.rgb[i] - img->rgb[i]);
+    if (groups_parsed)
+        *groups_parsed = d.groups_parsed;
     scmc_image_free(&out);
     scmc_signal_decoder_free(&d);
     return sse;
+}
+
+/* Training objective of a signal payload set decoded over base: lambda * SSE / 3 + the bits of the
+ * payloads and of their layer-table entries. */
+static double stream_cost(const ScmcSignalModel *m, const ScmcImage *img, const ScmcImage *base, int quality,
+                          const ScmcPayloads *p, int *groups_parsed)
+{
+    double bits = 0;
+    for (int s = 1; s < p->count; s++)
+        bits += 8.0 * (double)(p->size[s] + scmc_container_sublayer_entry_bytes(p->size[s]));
+    return scmc_signal_lambda(quality) * prefix_sse(m, img, base, p, p->count, groups_parsed) / 3.0 + bits;
+}
+
+/* Encodes img over base at quality with the given group and detail choices; asserts success. */
+static void encode_payloads(const ScmcSignalModel *m, const ScmcImage *img, const ScmcImage *base, int quality,
+                            int all_groups, int detail_rdo, ScmcPayloads *p)
+{
+    const ScmcSignalEncodeParams par = { quality, SCMC_SIGNAL_RDOQ_MU, all_groups, detail_rdo };
+    ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), img, base, &par, p), SCMC_OK);
 }
 
 /* The scene with the pattern of the strongest detail channel added in every 16x16 block, with
@@ -487,10 +485,8 @@ START_TEST(group_choice_by_rate_distortion)
     int kept[2];
     for (int k = 0; k < 2; k++) {
         ScmcPayloads all = { 0 }, chosen = { 0 };
-        const ScmcSignalEncodeParams pa = { quality[k], SCMC_SIGNAL_RDOQ_MU, 1, 1 };
-        const ScmcSignalEncodeParams pc = { quality[k], SCMC_SIGNAL_RDOQ_MU, 0, 1 };
-        ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pa, &all), SCMC_OK);
-        ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pc, &chosen), SCMC_OK);
+        encode_payloads(m, &img, &grey, quality[k], 1, 1, &all);
+        encode_payloads(m, &img, &grey, quality[k], 0, 1, &chosen);
         ck_assert_int_eq(all.count, 1 + m->groups);
         ck_assert_int_ge(chosen.count, 1 + first);
         ck_assert_int_le(chosen.count, all.count);
@@ -538,10 +534,8 @@ START_TEST(detail_symbols_by_rate_distortion)
         scmc_image_fill(&grey, 128, 128, 128);
         for (int k = 0; k < 2; k++) {
             ScmcPayloads plain = { 0 }, fitted = { 0 };
-            const ScmcSignalEncodeParams pp = { quality[k], SCMC_SIGNAL_RDOQ_MU, 1, 0 };
-            const ScmcSignalEncodeParams pf = { quality[k], SCMC_SIGNAL_RDOQ_MU, 1, 1 };
-            ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pp, &plain), SCMC_OK);
-            ck_assert_int_eq(scmc_signal_encode(m, scmc_nn_default_ops(), &img, &grey, &pf, &fitted), SCMC_OK);
+            encode_payloads(m, &img, &grey, quality[k], 1, 0, &plain);
+            encode_payloads(m, &img, &grey, quality[k], 1, 1, &fitted);
             ck_assert_int_eq(fitted.count, 1 + m->groups);
             int parsed_plain, parsed_fitted;
             const double cost_plain = stream_cost(m, &img, &grey, quality[k], &plain, &parsed_plain);
@@ -549,9 +543,9 @@ START_TEST(detail_symbols_by_rate_distortion)
             ck_assert_int_eq(parsed_fitted, m->groups);
             ck_assert_msg(cost_fitted < cost_plain, "%dx%d quality %d: fitted %.1f, plain %.1f", W, H, quality[k],
                           cost_fitted, cost_plain);
-            double before = prefix_sse(m, &img, &grey, &fitted, 1);
+            double before = prefix_sse(m, &img, &grey, &fitted, 1, NULL);
             for (int n = 2; n <= fitted.count; n++) {
-                const double sse = prefix_sse(m, &img, &grey, &fitted, n);
+                const double sse = prefix_sse(m, &img, &grey, &fitted, n, NULL);
                 ck_assert_msg(sse <= before, "%dx%d quality %d: %d sub-layers SSE %.0f, %d: %.0f", W, H, quality[k], n,
                               sse, n - 1, before);
                 before = sse;
