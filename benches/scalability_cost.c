@@ -13,6 +13,17 @@
 #include "image/image.h"
 #include "layers/signal/signal_codec.h"
 
+typedef struct PutY {
+    ScmcRangeEncoder *e;
+    const ScmcSignalDecoder *d;
+} PutY;
+
+static void put_in_context(void *arg, size_t k, int ctx)
+{
+    const PutY *p = arg;
+    scmc_signal_put_y(p->e, p->d->m, scmc_signal_scale_in_context(p->d->m, ctx, p->d->scale_idx[k]), p->d->y[k]);
+}
+
 /* Re-codes every symbol of a parsed signal stream into one range-coder payload; its size. */
 static size_t one_payload_size(const ScmcSignalDecoder *d)
 {
@@ -24,19 +35,9 @@ static size_t one_payload_size(const ScmcSignalDecoder *d)
     for (int c = 0; c < m->N; c++)
         for (int i = 0; i < d->zh * d->zw; i++)
             scmc_signal_put_z(&e, m, d->quality, c, d->z[(size_t)c * d->zh * d->zw + i]);
-    const int per = m->M / m->groups, plane = d->yh * d->yw; /* the groups sent, with their contexts */
-    uint8_t *prev_ctx = malloc((size_t)plane);
-    if (!prev_ctx)
+    PutY put = { &e, d }; /* the groups sent, with their contexts */
+    if (scmc_signal_each_symbol(m, d->y, d->yh, d->yw, d->groups_parsed, put_in_context, &put))
         return 0;
-    for (int g = 0; g < d->groups_parsed; g++) {
-        scmc_signal_previous_group_context(g ? d->y + (size_t)(g - 1) * per * plane : NULL, per, plane, prev_ctx);
-        for (int c = g * per; c < (g + 1) * per; c++) {
-            const int32_t *chan = d->y + (size_t)c * plane;
-            for (int i = 0; i < plane; i++)
-                scmc_signal_put_y(&e, m, scmc_signal_context_scale(m, chan, d->yw, i, prev_ctx[i], d->scale_idx[(size_t)c * plane + i]), chan[i]);
-        }
-    }
-    free(prev_ctx);
     uint8_t *buf;
     size_t size = 0;
     if (scmc_renc_finish(&e, &buf, &size) == 0)

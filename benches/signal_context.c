@@ -28,27 +28,24 @@ static double y_bits(const ScmcSignalModel *m, int k, int32_t v)
     return scmc_signal_y_bits(m, k < 0 ? 0 : k >= SCMC_SIGNAL_NUM_SCALES ? SCMC_SIGNAL_NUM_SCALES - 1 : k, v);
 }
 
+typedef struct Accumulate {
+    const ScmcSignalDecoder *d;
+    double (*cost)[SCMC_SIGNAL_NUM_SCALES][NUM_DELTA];
+} Accumulate;
+
+static void add_symbol(void *arg, size_t k, int ctx)
+{
+    const Accumulate *a = arg;
+    const int idx = a->d->scale_idx[k];
+    for (int dl = 0; dl < NUM_DELTA; dl++)
+        a->cost[ctx][idx][dl] += y_bits(a->d->m, idx + dl - MAX_DELTA, a->d->y[k]);
+}
+
 /* Adds, for every parsed latent and every delta, its bits to cost[ctx][k][delta]. */
 static int accumulate(const ScmcSignalDecoder *d, double (*cost)[SCMC_SIGNAL_NUM_SCALES][NUM_DELTA])
 {
-    const ScmcSignalModel *m = d->m;
-    const int per = m->M / m->groups, plane = d->yh * d->yw;
-    uint8_t *prev_ctx = malloc((size_t)plane);
-    if (!prev_ctx)
-        return 1;
-    for (int g = 0; g < d->groups_parsed; g++) {
-        scmc_signal_previous_group_context(g ? d->y + (size_t)(g - 1) * per * plane : NULL, per, plane, prev_ctx);
-        for (int c = g * per; c < (g + 1) * per; c++) {
-            const int32_t *chan = d->y + (size_t)c * plane;
-            for (int i = 0; i < plane; i++) {
-                const int k = d->scale_idx[(size_t)c * plane + i], x = scmc_signal_context(chan, d->yw, i, prev_ctx[i]);
-                for (int dl = 0; dl < NUM_DELTA; dl++)
-                    cost[x][k][dl] += y_bits(m, k + dl - MAX_DELTA, chan[i]);
-            }
-        }
-    }
-    free(prev_ctx);
-    return 0;
+    Accumulate a = { d, cost };
+    return scmc_signal_each_symbol(d->m, d->y, d->yh, d->yw, d->groups_parsed, add_symbol, &a) != 0;
 }
 
 /* Codes one image at quality q and accumulates its signal symbols; returns 0 on success. */

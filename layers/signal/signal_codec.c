@@ -163,10 +163,32 @@ int scmc_signal_context(const int32_t *chan, int yw, int i, int prev_ctx)
     return same * SCMC_SIGNAL_CTX_PREV + prev_ctx;
 }
 
+int scmc_signal_scale_in_context(const ScmcSignalModel *m, int ctx, int k)
+{
+    const int s = k + m->ctx_delta[ctx][k];
+    return s < 0 ? 0 : s >= SCMC_SIGNAL_NUM_SCALES ? SCMC_SIGNAL_NUM_SCALES - 1 : s;
+}
+
 int scmc_signal_context_scale(const ScmcSignalModel *m, const int32_t *chan, int yw, int i, int prev_ctx, int k)
 {
-    const int s = k + m->ctx_delta[scmc_signal_context(chan, yw, i, prev_ctx)][k];
-    return s < 0 ? 0 : s >= SCMC_SIGNAL_NUM_SCALES ? SCMC_SIGNAL_NUM_SCALES - 1 : s;
+    return scmc_signal_scale_in_context(m, scmc_signal_context(chan, yw, i, prev_ctx), k);
+}
+
+int scmc_signal_each_symbol(const ScmcSignalModel *m, const int32_t *v, int yh, int yw, int groups,
+                            void (*visit)(void *arg, size_t k, int ctx), void *arg)
+{
+    const int per = m->M / m->groups, plane = yh * yw;
+    uint8_t *prev_ctx = malloc((size_t)plane);
+    if (!prev_ctx)
+        return SCMC_ERR_NOMEM;
+    for (int g = 0; g < groups; g++) {
+        scmc_signal_previous_group_context(g ? v + (size_t)(g - 1) * per * plane : NULL, per, plane, prev_ctx);
+        for (int c = g * per; c < (g + 1) * per; c++)
+            for (int i = 0; i < plane; i++)
+                visit(arg, (size_t)c * plane + i, scmc_signal_context(v + (size_t)c * plane, yw, i, prev_ctx[i]));
+    }
+    free(prev_ctx);
+    return SCMC_OK;
 }
 
 /* Rate-distortion rounding of one latent, u = y - mean in quantizer steps. Rounding to nearest
@@ -519,50 +541,49 @@ static int optimise_detail(const ScmcSignalModel *m, int quality, const ScmcImag
     return SCMC_OK;
 }
 
+/* What context_indices and quantize_latents hand scmc_signal_each_symbol. */
+typedef struct SymbolPass {
+    const ScmcSignalModel *m;
+    const uint8_t *raw; /* the hyperprior's scale indices (NULL: idx holds them) */
+    uint8_t *idx;
+    const float *y;     /* quantize_latents: the latents, their means and mu */
+    const int32_t *mean_q;
+    float mean_scale;
+    double rdoq_mu;
+    int32_t *v;
+} SymbolPass;
+
+static void set_context_index(void *arg, size_t k, int ctx)
+{
+    SymbolPass *p = arg;
+    p->idx[k] = (uint8_t)scmc_signal_scale_in_context(p->m, ctx, p->raw[k]);
+}
+
 /* idx[k]: the scale index symbol k is coded with, from the hyperprior's raw[k] and the contexts of
  * the symbols v (as the decoder will see them). */
 static int context_indices(const ScmcSignalModel *m, const int32_t *v, const uint8_t *raw, int yh, int yw,
                            uint8_t *idx)
 {
-    const int per = m->M / m->groups, plane = yh * yw;
-    uint8_t *prev_ctx = malloc((size_t)plane);
-    if (!prev_ctx)
-        return SCMC_ERR_NOMEM;
-    for (int g = 0; g < m->groups; g++) {
-        scmc_signal_previous_group_context(g ? v + (size_t)(g - 1) * per * plane : NULL, per, plane, prev_ctx);
-        for (int c = g * per; c < (g + 1) * per; c++)
-            for (int i = 0; i < plane; i++) {
-                const size_t k = (size_t)c * plane + i;
-                idx[k] = (uint8_t)scmc_signal_context_scale(m, v + (size_t)c * plane, yw, i, prev_ctx[i], raw[k]);
-            }
-    }
-    free(prev_ctx);
-    return SCMC_OK;
+    SymbolPass p = { .m = m, .raw = raw, .idx = idx };
+    return scmc_signal_each_symbol(m, v, yh, yw, m->groups, set_context_index, &p);
+}
+
+static void round_in_context(void *arg, size_t k, int ctx)
+{
+    SymbolPass *p = arg;
+    p->idx[k] = (uint8_t)scmc_signal_scale_in_context(p->m, ctx, p->idx[k]);
+    p->v[k] = rd_round(p->m, p->idx[k], p->y[k] - (float)p->mean_q[k] / p->mean_scale, p->rdoq_mu);
 }
 
 /* The latents in quantizer steps, centred on their predicted means and rounded by rd_round, in
- * the order they are coded; idx[k] becomes the scale index symbol k is coded with. */
+ * the order they are coded (each symbol's context sees the ones rounded before it); idx[k]
+ * becomes the scale index symbol k is coded with. */
 static int quantize_latents(const ScmcSignalModel *m, const ScmcTensor *y, const int32_t *mean_q, uint8_t *idx,
                             double rdoq_mu, int32_t *v)
 {
-    const float scale = (float)(1 << m->act_bits);
-    const int per = m->M / m->groups, plane = y->h * y->w;
-    uint8_t *prev_ctx = malloc((size_t)plane);
-    if (!prev_ctx)
-        return SCMC_ERR_NOMEM;
-    for (int g = 0; g < m->groups; g++) {
-        scmc_signal_previous_group_context(g ? v + (size_t)(g - 1) * per * plane : NULL, per, plane, prev_ctx);
-        for (int c = g * per; c < (g + 1) * per; c++) {
-            int32_t *chan = v + (size_t)c * plane;
-            for (int i = 0; i < plane; i++) {
-                const size_t k = (size_t)c * plane + i;
-                idx[k] = (uint8_t)scmc_signal_context_scale(m, chan, y->w, i, prev_ctx[i], idx[k]);
-                chan[i] = rd_round(m, idx[k], y->data[k] - (float)mean_q[k] / scale, rdoq_mu);
-            }
-        }
-    }
-    free(prev_ctx);
-    return SCMC_OK;
+    SymbolPass p = { .m = m, .idx = idx, .y = y->data, .mean_q = mean_q,
+                     .mean_scale = (float)(1 << m->act_bits), .rdoq_mu = rdoq_mu, .v = v };
+    return scmc_signal_each_symbol(m, v, y->h, y->w, m->groups, round_in_context, &p);
 }
 
 int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,

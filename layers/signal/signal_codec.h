@@ -23,8 +23,16 @@ double scmc_signal_y_bits(const ScmcSignalModel *m, int idx, int32_t v);
  * symbols (chan: the channel's plane, coded up to i - 1), giving 0..SCMC_SIGNAL_NUM_CTX - 1. */
 void scmc_signal_previous_group_context(const int32_t *prev_group, int per, int plane, uint8_t *prev_ctx);
 int scmc_signal_context(const int32_t *chan, int yw, int i, int prev_ctx);
-/* The scale index symbol i of a channel is coded with: the hyperprior's k moved by the table. */
+/* The scale index a symbol in context ctx is coded with: the hyperprior's k moved by the table;
+ * scmc_signal_context_scale does the same from the symbol's neighbours. */
+int scmc_signal_scale_in_context(const ScmcSignalModel *m, int ctx, int k);
 int scmc_signal_context_scale(const ScmcSignalModel *m, const int32_t *chan, int yw, int i, int prev_ctx, int k);
+/* Visits the symbols of latent groups 0..groups-1 of v (M planes of yh x yw) in coding order:
+ * visit(arg, k, ctx) for symbol k = c * yh * yw + i with the scale context it is coded in, taken
+ * from v as it stands at that moment, so visit may set v[k] and the symbols after it see the new
+ * value (the encoder rounds that way). SCMC_OK, or SCMC_ERR_NOMEM before any visit. */
+int scmc_signal_each_symbol(const ScmcSignalModel *m, const int32_t *v, int yh, int yw, int groups,
+                            void (*visit)(void *arg, size_t k, int ctx), void *arg);
 
 /* The encoder's rate-distortion rounding of the latents (signal_codec.c, rd_round): a step towards
  * zero is taken when the squared error it adds, in quantizer steps, is below rdoq_mu times the
