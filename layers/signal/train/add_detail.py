@@ -4,8 +4,9 @@
   /usr/bin/python3 layers/signal/train/add_detail.py IN.pt OUT.pt --base-dir DIR [--detail 128]
         [--data DIR] [--images 60]
 
-The nonlinear transforms of IN keep their M channels; OUT has M + DETAIL latent channels, the
-new ones appended as groups of the same size (the last sub-layers). Their transforms (model.py:
+IN keeps its M latent channels (nonlinear ones, then any detail channels it already has); OUT
+has M + DETAIL, the new ones appended as groups of the same size (the last sub-layers) and
+counted as detail channels after IN's own. Their transforms (model.py:
 d_a, a 16x16 stride-16 convolution of the residual, and d_s, its transposed counterpart added to
 g_s's output) start from a reduced-rank linear regression fitted on training residuals (base1
 from DIR, as train.py --base-dir): with X the 16x16x3 blocks of the residual and E those of
@@ -21,7 +22,9 @@ at zero and their scales at the coefficient's standard deviation at the middle q
 
 Why (docs/signal.md, "Detail channels"): session 6 widened the nonlinear latent from 128 to 256
 channels and the new ones collapsed to zero before the synthesis learnt to read them; these start
-with a measured use. The output has no optimizer state; train.py resumes with fresh Adam moments.
+with a measured use. Session 7 added the first 128 detail channels to a model without any,
+session 10 128 more to a model with 128 (what limited the top qualities: "A wider detail
+transform"). The output has no optimizer state; train.py resumes with fresh Adam moments.
 """
 import argparse
 import glob
@@ -36,7 +39,7 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from latent_width import carry_latents, load_plain, start_from  # noqa: E402
+from latent_width import carry_latents, start_from  # noqa: E402
 from model import DETAIL_BLOCK, LAMBDAS, NUM_QUALITIES, SignalCodec  # noqa: E402
 
 DEFAULT_DATA = os.path.normpath(os.path.join(HERE, "../../../../shared/data/train/bsds500"))
@@ -81,7 +84,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    state, cfg, M, per = load_plain(args.src, "add_detail.py")
+    state = torch.load(args.src)
+    cfg = dict(state["config"])
+    M, per, D0 = cfg["M"], cfg["M"] // cfg["groups"], cfg.get("detail", 0)
     K = args.detail
     if K < per or K % per or K > BLOCK:
         sys.exit(f"add_detail.py: --detail must be a multiple of the group size {per}, at most {BLOCK}")
@@ -103,15 +108,19 @@ def main():
           f"with the rank-{K} prediction unquantized {after:.2f} dB")
 
     torch.manual_seed(args.seed)
-    new_cfg = {"N": cfg["N"], "M": M + K, "groups": (M + K) // per, "detail": K}
+    new_cfg = {"N": cfg["N"], "M": M + K, "groups": (M + K) // per, "detail": D0 + K}
     model, sd = start_from(state["model"], new_cfg)
     M2 = M + K
     carry_latents(state["model"], sd, M, M2)
     step = np.sqrt(18.0 / (np.array(LAMBDAS) * 255.0 ** 2 * math.log(2.0)))  # per quality
     b = DETAIL_BLOCK
     with torch.no_grad():
-        sd["d_a.weight"] = torch.from_numpy((U.T @ B).reshape(K, 3, b, b)).float()
-        sd["d_s.weight"] = torch.from_numpy(U.T.reshape(K, 3, b, b).copy()).float()
+        new_a = torch.from_numpy((U.T @ B).reshape(K, 3, b, b)).float()
+        new_s = torch.from_numpy(U.T.reshape(K, 3, b, b).copy()).float()
+        if D0:  # the trained detail channels stay in front of the new ones
+            new_a = torch.cat([state["model"]["d_a.weight"], new_a])
+            new_s = torch.cat([state["model"]["d_s.weight"], new_s])
+        sd["d_a.weight"], sd["d_s.weight"] = new_a, new_s
         sd["h_s.4.weight"][M:M2], sd["h_s.4.bias"][M:M2] = 0, 0  # new means: zero
         sd["h_s.4.weight"][M2 + M:] = 0                          # new scales: a constant each
         sd["h_s.4.bias"][M2 + M:] = torch.from_numpy(coef_std / step[NUM_QUALITIES // 2]).float()
@@ -120,7 +129,7 @@ def main():
     model.load_state_dict(sd)
     torch.save({"config": new_cfg, "model": model.state_dict(), "step": state["step"], "log": state["log"],
                 "resized": state.get("resized", []) + [(state["step"], M, M2, "detail")]}, args.dst)
-    print(f"{args.src} (M {M}) -> {args.dst} (M {M2}: {M} nonlinear + {K} detail, {new_cfg['groups']} groups) "
+    print(f"{args.src} (M {M}) -> {args.dst} (M {M2}: {M - D0} nonlinear + {D0 + K} detail, {new_cfg['groups']} groups) "
           f"at step {state['step']}")
 
 
