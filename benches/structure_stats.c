@@ -1,9 +1,13 @@
 /* What the structure layer spends and buys, image by image: sketch size against the same sketch
- * as a 1-bit PNG (libpng, level 9), sample count and bytes, and the quality of base0 (semantic)
- * and base1 (semantic + structure). Parameters default to a detail level and can be overridden
- * one by one, which is how the levels were tuned.
- *   structure_stats [--detail N] [--scale S] [--lattice L] [--side D] [--q Q] [--density F]
- *                   [--min-fragment N] [--refine N] [--split MSE] [--sketch-dir DIR] IMAGE... */
+ * as a 1-bit PNG (libpng, level 9), sample count, bytes of both sub-layers and of the wavelet
+ * correction alone, and the quality of base0 (semantic), of the sketch-level image (sub-layer 0:
+ * psnrS) and of base1 (both sub-layers). Parameters default to a detail level and can be
+ * overridden one by one, which is how the levels were tuned. --base1-dir writes, per image,
+ * STEM.png (base1), STEM-sketch.png (sketch level) and STEM.bytes (semantic, sub-layer 0 and
+ * sub-layer 1 payload bytes).
+ *   structure_stats [--detail N] [--scale S] [--lattice L] [--side D] [--q Q] [--cq Q] [--density F]
+ *                   [--min-fragment N] [--refine N] [--split MSE] [--wstep S] [--wcstep S]
+ *                   [--sketch-dir DIR] [--base1-dir DIR] IMAGE... */
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 #include "entropy/range_coder.h"
 #include "image/image.h"
 #include "layers/semantic/semantic.h"
+#include "layers/structure/correction.h"
 #include "layers/structure/sketch.h"
 #include "layers/structure/structure.h"
 #include "metrics/metrics.h"
@@ -98,13 +103,13 @@ int main(int argc, char **argv)
 {
     ScmcStructureParams p;
     scmc_structure_params(SCMC_STRUCTURE_DETAIL_DEFAULT, &p);
-    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0 };
-    const char *sketch_dir = NULL;
+    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0, -1, -1 };
+    const char *sketch_dir = NULL, *base1_dir = NULL;
     int n = 0;
     double s_bytes = 0, s_sketch = 0, s_png = 0, s_edges = 0, s_samples = 0, s_bpp = 0;
-    double s_psnr0 = 0, s_psnr1 = 0, s_ms0 = 0, s_ms1 = 0, s_sem = 0;
-    printf("%-12s %6s %6s %6s %6s %6s %7s %7s %7s %7s %7s\n", "image", "sem B", "str B", "sketch", "png1b",
-           "edges", "samples", "psnr0", "psnr1", "msss0", "msss1");
+    double s_psnr0 = 0, s_psnr1 = 0, s_ms0 = 0, s_ms1 = 0, s_sem = 0, s_wav = 0, s_psnrs = 0;
+    printf("%-12s %6s %6s %6s %6s %6s %6s %7s %7s %7s %7s %7s %7s\n", "image", "sem B", "str B", "wav B", "sketch",
+           "png1b", "edges", "samples", "psnr0", "psnrS", "psnr1", "msss0", "msss1");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (i + 1 < argc && a[0] == '-' && a[1] == '-') {
@@ -129,8 +134,14 @@ int main(int argc, char **argv)
                 over.refine_passes = atoi(v);
             else if (!strcmp(a, "--split"))
                 over.split_mse = atof(v);
+            else if (!strcmp(a, "--wstep"))
+                over.wavelet_step = atoi(v);
+            else if (!strcmp(a, "--wcstep"))
+                over.wavelet_chroma_step = atoi(v);
             else if (!strcmp(a, "--sketch-dir"))
                 sketch_dir = v;
+            else if (!strcmp(a, "--base1-dir"))
+                base1_dir = v;
             else {
                 fprintf(stderr, "structure_stats: unknown option %s\n", a);
                 return 2;
@@ -147,21 +158,27 @@ int main(int argc, char **argv)
         if (over.min_fragment >= 0) q.min_fragment = over.min_fragment;
         if (over.refine_passes >= 0) q.refine_passes = over.refine_passes;
         if (over.split_mse >= 0) q.split_mse = over.split_mse;
+        if (over.wavelet_step >= 0) q.wavelet_step = over.wavelet_step;
+        if (over.wavelet_chroma_step >= 0) q.wavelet_chroma_step = over.wavelet_chroma_step;
 
-        ScmcImage img, base0, base1;
+        ScmcImage img, base0, sketch_level, base1;
         char err[256];
         if (scmc_image_read(a, &img, NULL, err, sizeof(err))) {
             fprintf(stderr, "structure_stats: %s\n", err);
             return 2;
         }
-        uint8_t *sem, *str;
-        size_t sem_size, str_size;
+        uint8_t *sem, *str, *wav;
+        size_t sem_size, str_size, wav_size;
         ScmcStructure *st;
+        ScmcCorrection *corr;
         if (scmc_semantic_encode(&img, 8, 6, NULL, &sem, &sem_size) ||
             scmc_semantic_decode(sem, sem_size, img.width, img.height, &base0) ||
             scmc_structure_encode(&img, &base0, &q, &str, &str_size) ||
             scmc_structure_parse(str, str_size, img.width, img.height, &st) ||
-            scmc_structure_rebuild(st, &base0, &base1)) {
+            scmc_structure_rebuild(st, &base0, &sketch_level) ||
+            scmc_correction_encode(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, &wav, &wav_size) ||
+            scmc_correction_parse(wav, wav_size, img.width, img.height, &corr) ||
+            scmc_correction_apply(corr, &sketch_level, &base1)) {
             fprintf(stderr, "structure_stats: coding %s failed\n", a);
             return 1;
         }
@@ -173,37 +190,59 @@ int main(int argc, char **argv)
             nedges += edges[k];
         const char *base = strrchr(a, '/') ? strrchr(a, '/') + 1 : a;
         char path[1024];
+        if (base1_dir) {
+            snprintf(path, sizeof(path), "%s/%.*s.png", base1_dir, (int)strcspn(base, "."), base);
+            if (scmc_image_write(path, &base1, err, sizeof(err)))
+                fprintf(stderr, "structure_stats: %s\n", err);
+            snprintf(path, sizeof(path), "%s/%.*s-sketch.png", base1_dir, (int)strcspn(base, "."), base);
+            if (scmc_image_write(path, &sketch_level, err, sizeof(err)))
+                fprintf(stderr, "structure_stats: %s\n", err);
+            snprintf(path, sizeof(path), "%s/%.*s.bytes", base1_dir, (int)strcspn(base, "."), base);
+            FILE *bf = fopen(path, "w");
+            if (bf) {
+                fprintf(bf, "%zu %zu %zu\n", sem_size, str_size, wav_size);
+                fclose(bf);
+            }
+        }
         if (sketch_dir)
             snprintf(path, sizeof(path), "%s/%.*s_sketch.png", sketch_dir, (int)strcspn(base, "."), base);
         const size_t png = sketch_png(edges, gw, gh, sketch_dir ? path : NULL);
         const size_t sk = sketch_coded_size(edges, gw, gh);
-        const double psnr0 = scmc_psnr(&img, &base0), psnr1 = scmc_psnr(&img, &base1);
+        const double psnr0 = scmc_psnr(&img, &base0), psnrs = scmc_psnr(&img, &sketch_level);
+        const double psnr1 = scmc_psnr(&img, &base1);
         const double ms0 = scmc_msssim(&img, &base0), ms1 = scmc_msssim(&img, &base1);
-        printf("%-12.12s %6zu %6zu %6zu %6zu %6zu %7d %7.2f %7.2f %7.4f %7.4f\n", base, sem_size, str_size, sk, png,
-               nedges, scmc_structure_num_samples(st), psnr0, psnr1, ms0, ms1);
+        printf("%-12.12s %6zu %6zu %6zu %6zu %6zu %6zu %7d %7.2f %7.2f %7.2f %7.4f %7.4f\n", base, sem_size,
+               str_size + wav_size, wav_size, sk, png, nedges, scmc_structure_num_samples(st), psnr0, psnrs, psnr1,
+               ms0, ms1);
         n++;
         s_sem += (double)sem_size;
-        s_bytes += (double)str_size;
+        s_bytes += (double)(str_size + wav_size);
+        s_wav += (double)wav_size;
+        s_psnrs += psnrs;
         s_sketch += (double)sk;
         s_png += (double)png;
         s_edges += (double)nedges;
         s_samples += scmc_structure_num_samples(st);
-        s_bpp += 8.0 * (double)str_size / ((double)img.width * img.height);
+        s_bpp += 8.0 * (double)(str_size + wav_size) / ((double)img.width * img.height);
         s_psnr0 += psnr0;
         s_psnr1 += psnr1;
         s_ms0 += ms0;
         s_ms1 += ms1;
         free(sem);
         free(str);
+        free(wav);
         scmc_structure_free(st);
+        scmc_correction_free(corr);
+        scmc_image_free(&sketch_level);
         scmc_image_free(&img);
         scmc_image_free(&base0);
         scmc_image_free(&base1);
     }
     if (!n)
         return 0;
-    printf("%-12s %6.1f %6.1f %6.1f %6.1f %6.0f %7.0f %7.2f %7.2f %7.4f %7.4f\n", "mean", s_sem / n, s_bytes / n,
-           s_sketch / n, s_png / n, s_edges / n, s_samples / n, s_psnr0 / n, s_psnr1 / n, s_ms0 / n, s_ms1 / n);
+    printf("%-12s %6.1f %6.1f %6.1f %6.1f %6.1f %6.0f %7.0f %7.2f %7.2f %7.2f %7.4f %7.4f\n", "mean", s_sem / n,
+           s_bytes / n, s_wav / n, s_sketch / n, s_png / n, s_edges / n, s_samples / n, s_psnr0 / n, s_psnrs / n,
+           s_psnr1 / n, s_ms0 / n, s_ms1 / n);
     printf("structure layer %.4f bpp; sketch: template coder %.1f B, 1-bit PNG %.1f B (%.2fx larger)\n", s_bpp / n,
            s_sketch / n, s_png / n, s_png / s_sketch);
     return 0;

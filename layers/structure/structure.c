@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "scmc/scmc.h"
+#include "correction.h"
 #include "sketch.h"
 #include "structure_internal.h"
 
 /* The layer has no trained model; its identifier names the version of the payload syntax and of
- * the rebuild ("STR4": split lattice cells, biharmonic field, softened upsampling), so a decoder
- * never pairs a stream with a different rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545234u
+ * the rebuild ("STR5": the wavelet correction sub-layer; "STR4": split lattice cells, biharmonic
+ * field, softened upsampling), so a decoder never pairs a stream with a different rebuild. */
+#define STRUCTURE_MODEL_ID 0x53545235u
 
 uint32_t scmc_structure_model_id(void)
 {
@@ -24,16 +25,16 @@ uint32_t scmc_structure_model_id(void)
 void scmc_structure_params(int detail, ScmcStructureParams *p)
 {
     static const ScmcStructureParams levels[5] = {
-        /* scale, lattice, side, q, chroma q, density, min fragment, refine, split. Levels 2-4 come
-         * from sweeps on Kodak (benches/structure_stats): sparser side points and chroma steps
-         * that pay; then a coarse lattice whose badly served cells split (a regular lattice of
-         * half the spacing spends the same samples on flat sky as on a face). Level 3 was
-         * retuned for the biharmonic rebuild (finer luma step, more splits). */
-        { 3, 4, 3, 16, 20, 0.05, 4, 2, 0 },
-        { 2, 12, 12, 16, 18, 0.035, 6, 2, 100 },
-        { 2, 12, 12, 13, 14, 0.05, 6, 2, 50 },
-        { 2, 8, 6, 12, 16, 0.07, 6, 2, 100 },
-        { 1, 8, 4, 10, 12, 0.04, 10, 2, 0 },
+        /* scale, lattice, side, q, chroma q, density, min fragment, refine, split, wavelet step,
+         * wavelet chroma step. Since STR5 the wavelet correction carries the colour between the
+         * edges (it gains more per byte than lattice samples: docs/structure.md), so the lattice
+         * is at its widest and the sketch keeps the strongest edges; the levels differ in the
+         * sketch budget and the wavelet steps, measured on Kodak with benches/structure_stats. */
+        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 450, 470 },
+        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 330, 345 },
+        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 268, 278 },
+        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 200, 210 },
+        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 125, 130 },
     };
     if (detail < SCMC_STRUCTURE_DETAIL_MIN)
         detail = SCMC_STRUCTURE_DETAIL_MIN;
@@ -402,7 +403,8 @@ static int check_params(const ScmcStructureParams *p)
 {
     if (p->scale_log2 < 0 || p->scale_log2 > 3 || p->lattice < 2 || p->lattice > 65 || p->side_spacing < 1 ||
         p->side_spacing > 15 || p->qstep < 1 || p->qstep > 64 || p->chroma_qstep < 1 || p->chroma_qstep > 64 || p->edge_density < 0 || p->edge_density > 1 ||
-        p->refine_passes < 0 || !(p->split_mse >= 0))
+        p->refine_passes < 0 || !(p->split_mse >= 0) || p->wavelet_step < 1 || p->wavelet_step > SCMC_CORRECTION_MAX_STEP ||
+        p->wavelet_chroma_step < 1 || p->wavelet_chroma_step > SCMC_CORRECTION_MAX_STEP)
         return SCMC_ERR_INVALID_ARG;
     return SCMC_OK;
 }

@@ -1,6 +1,7 @@
 /* The structure layer: an edge sketch of the image at a reduced resolution, coded with a template
  * context model, plus sparse colour samples beside the edges and on a coarse lattice; the decoder
- * rebuilds base1 from base0 by diffusing the sampled corrections with the edges as barriers.
+ * rebuilds the sketch-level image from base0 by diffusing the sampled corrections with the edges
+ * as barriers (sub-layer 0), then adds a wavelet correction (sub-layer 1, correction.h): base1.
  * bitstream-spec/structure.md is the authority for the payload. */
 #ifndef SCMC_STRUCTURE_H
 #define SCMC_STRUCTURE_H
@@ -26,6 +27,9 @@ typedef struct ScmcStructureParams {
     int refine_passes;   /* encoder-side passes fitting sample values to the rebuild */
     double split_mse;    /* lattice cells whose correction field stays further than this (MSE per
                           * grid pixel, Y + Co + Cg) from the image are split into four; 0: none */
+    int wavelet_step;    /* (coded, sub-layer 1) quantizer step of the wavelet correction's luma,
+                          * 1..SCMC_CORRECTION_MAX_STEP */
+    int wavelet_chroma_step; /* (coded, sub-layer 1) the same for Co and Cg */
 } ScmcStructureParams;
 
 /* The parameters of a detail level (1..5). */
@@ -33,7 +37,8 @@ void scmc_structure_params(int detail, ScmcStructureParams *p);
 
 uint32_t scmc_structure_model_id(void);
 
-/* Codes img as a refinement of base0 (same size) into *payload (free()). */
+/* Codes img as a refinement of base0 (same size) into *payload (free()): sub-layer 0, the sketch
+ * and its samples. Sub-layer 1, the wavelet correction of what it leaves, is correction.h's. */
 int scmc_structure_encode(const ScmcImage *img, const ScmcImage *base0, const ScmcStructureParams *p,
                           uint8_t **payload, size_t *size);
 

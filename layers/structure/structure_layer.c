@@ -1,12 +1,15 @@
-/* The structure layer as the library sees it (src/lib/layer.h). */
+/* The structure layer as the library sees it (src/lib/layer.h): sub-layer 0 is the sketch with
+ * its samples, sub-layer 1 the wavelet correction of the image sub-layer 0 rebuilds. */
 #include <stdlib.h>
 
+#include "correction.h"
 #include "lib/layer.h"
 #include "structure.h"
 
 typedef struct StructureState {
     int width, height;
     ScmcStructure *parsed;
+    ScmcCorrection *correction;
 } StructureState;
 
 static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, const ScmcRunConfig *run,
@@ -15,9 +18,24 @@ static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoder
     (void)run;
     ScmcStructureParams p;
     scmc_structure_params(s->structure_detail, &p);
-    const int r = scmc_structure_encode(img, base, &p, &out->data[0], &out->size[0]);
+    int r = scmc_structure_encode(img, base, &p, &out->data[0], &out->size[0]);
+    if (r)
+        return r;
+    out->count = 1;
+    /* The correction codes what the decoder will have after sub-layer 0: closed loop. */
+    ScmcStructure *st;
+    ScmcImage sketch_level = { 0 };
+    r = scmc_structure_parse(out->data[0], out->size[0], img->width, img->height, &st);
+    if (r)
+        return r;
+    r = scmc_structure_rebuild(st, base, &sketch_level);
+    scmc_structure_free(st);
     if (!r)
-        out->count = 1;
+        r = scmc_correction_encode(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, &out->data[1],
+                                   &out->size[1]);
+    scmc_image_free(&sketch_level);
+    if (!r)
+        out->count = 2;
     return r;
 }
 
@@ -36,14 +54,23 @@ static int dec_open(void **state, int width, int height, const ScmcRunConfig *ru
 static int dec_sublayer(void *state, int index, const uint8_t *data, size_t size)
 {
     StructureState *st = state;
-    ScmcStructure *parsed;
-    if (index != 0)
+    if (index == 0) {
+        ScmcStructure *parsed;
+        const int r = scmc_structure_parse(data, size, st->width, st->height, &parsed);
+        if (r)
+            return r;
+        scmc_structure_free(st->parsed);
+        st->parsed = parsed;
+        return SCMC_OK;
+    }
+    if (index != 1 || !st->parsed)
         return SCMC_ERR_CORRUPT;
-    const int r = scmc_structure_parse(data, size, st->width, st->height, &parsed);
+    ScmcCorrection *c;
+    const int r = scmc_correction_parse(data, size, st->width, st->height, &c);
     if (r)
         return r;
-    scmc_structure_free(st->parsed);
-    st->parsed = parsed;
+    scmc_correction_free(st->correction);
+    st->correction = c;
     return SCMC_OK;
 }
 
@@ -52,13 +79,21 @@ static int render(void *state, const ScmcImage *base, ScmcImage *out)
     const StructureState *st = state;
     if (!st->parsed)
         return SCMC_ERR_INVALID_ARG;
-    return scmc_structure_rebuild(st->parsed, base, out);
+    if (!st->correction)
+        return scmc_structure_rebuild(st->parsed, base, out);
+    ScmcImage sketch_level = { 0 };
+    int r = scmc_structure_rebuild(st->parsed, base, &sketch_level);
+    if (!r)
+        r = scmc_correction_apply(st->correction, &sketch_level, out);
+    scmc_image_free(&sketch_level);
+    return r;
 }
 
 static void dec_close(void *state)
 {
     StructureState *st = state;
     scmc_structure_free(st->parsed);
+    scmc_correction_free(st->correction);
     free(st);
 }
 

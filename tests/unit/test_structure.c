@@ -1,14 +1,18 @@
 /* Structure layer: sketch coder round trips, deterministic extraction and rebuild, the rebuild
- * improving on base0, edges kept sharp, odd sizes, and damaged payloads refused cleanly. */
+ * improving on base0, edges kept sharp, odd sizes, and damaged payloads refused cleanly; the
+ * wavelet correction sub-layer: the integer inverse transform against the forward one, round
+ * trips, and damaged payloads. */
 #include <math.h>
 #include <string.h>
 
 #include "scmc/scmc.h"
 #include "entropy/range_coder.h"
 #include "layers/semantic/semantic.h"
+#include "layers/structure/correction.h"
 #include "layers/structure/sketch.h"
 #include "layers/structure/structure.h"
 #include "layers/structure/structure_internal.h"
+#include "layers/structure/wavelet.h"
 #include "metrics/metrics.h"
 #include "test_util.h"
 
@@ -140,7 +144,20 @@ START_TEST(extraction_finds_the_edges_and_is_deterministic)
 }
 END_TEST
 
-/* Encodes img over base0, parses, rebuilds; checks the decoder's view is deterministic. */
+/* A dense sketch-and-samples setting (what level 4 was before STR5 moved the colour between the
+ * edges into the wavelet correction): sub-layer 0 on its own, with a lattice that splits and a
+ * sketch budget that covers the edges of small test images. */
+static void dense_params(ScmcStructureParams *p)
+{
+    scmc_structure_params(4, p);
+    p->lattice = 8;
+    p->side_spacing = 6;
+    p->edge_density = 0.07;
+    p->split_mse = 100;
+}
+
+/* Encodes img over base0 (sub-layer 0), parses, rebuilds; checks the decoder's view is
+ * deterministic. */
 static void code(const ScmcImage *img, const ScmcImage *base0, const ScmcStructureParams *p, ScmcImage *base1,
                  size_t *bytes)
 {
@@ -164,9 +181,36 @@ static void code(const ScmcImage *img, const ScmcImage *base0, const ScmcStructu
         *bytes = size;
 }
 
+/* Sub-layer 1 over the sketch-level image: encodes twice (same bytes), parses, applies twice
+ * (same image). */
+static void code_correction(const ScmcImage *img, const ScmcImage *sketch_level, int step, int chroma_step,
+                            ScmcImage *base1, size_t *bytes)
+{
+    uint8_t *pay, *pay2;
+    size_t size, size2;
+    ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay, &size), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay2, &size2), SCMC_OK);
+    ck_assert_uint_eq(size, size2);
+    ck_assert(!memcmp(pay, pay2, size));
+    ScmcCorrection *c;
+    ck_assert_int_eq(scmc_correction_parse(pay, size, img->width, img->height, &c), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_apply(c, sketch_level, base1), SCMC_OK);
+    ScmcImage again;
+    ck_assert_int_eq(scmc_correction_apply(c, sketch_level, &again), SCMC_OK);
+    ck_assert(!memcmp(again.rgb, base1->rgb, (size_t)img->width * img->height * 3));
+    scmc_image_free(&again);
+    scmc_correction_free(c);
+    free(pay);
+    free(pay2);
+    if (bytes)
+        *bytes = size;
+}
+
 START_TEST(rebuild_improves_on_base0)
 {
-    ScmcImage img, base0, base1;
+    /* every level: the sketch level is no worse than base0 and both sub-layers together gain
+     * more than 3 dB */
+    ScmcImage img, base0, sketch_level, base1;
     scene(&img, 192, 128);
     uint8_t *sem;
     size_t sem_size;
@@ -176,14 +220,18 @@ START_TEST(rebuild_improves_on_base0)
     for (int level = SCMC_STRUCTURE_DETAIL_MIN; level <= SCMC_STRUCTURE_DETAIL_MAX; level++) {
         ScmcStructureParams p;
         scmc_structure_params(level, &p);
-        size_t bytes;
-        code(&img, &base0, &p, &base1, &bytes);
+        size_t bytes, wbytes;
+        code(&img, &base0, &p, &sketch_level, &bytes);
+        ck_assert_double_ge(scmc_psnr(&img, &sketch_level), scmc_psnr(&img, &base0));
+        code_correction(&img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, &base1, &wbytes);
         ck_assert_double_gt(scmc_psnr(&img, &base1), scmc_psnr(&img, &base0) + 3.0);
+        ck_assert_double_ge(scmc_psnr(&img, &base1), scmc_psnr(&img, &sketch_level));
         ck_assert_double_gt(scmc_msssim(&img, &base1), scmc_msssim(&img, &base0));
         if (level == SCMC_STRUCTURE_DETAIL_MAX)
-            ck_assert_uint_gt(bytes, prev); /* the finest level spends more than the coarsest */
+            ck_assert_uint_gt(bytes + wbytes, prev); /* the finest level spends more than the coarsest */
         if (level == SCMC_STRUCTURE_DETAIL_MIN)
-            prev = bytes;
+            prev = bytes + wbytes;
+        scmc_image_free(&sketch_level);
         scmc_image_free(&base1);
     }
     free(sem);
@@ -206,7 +254,7 @@ START_TEST(edges_stay_sharp)
         }
     grey(&base0, w, h);
     ScmcStructureParams p;
-    scmc_structure_params(SCMC_STRUCTURE_DETAIL_DEFAULT, &p);
+    dense_params(&p);
     code(&img, &base0, &p, &base1, NULL);
     const int f = 1 << p.scale_log2;
     for (int y = 0; y < h; y++)
@@ -235,9 +283,13 @@ START_TEST(odd_sizes)
             scmc_structure_params(level, &p);
             code(&img, &base0, &p, &base1, NULL);
             ck_assert_double_ge(scmc_psnr(&img, &base1), scmc_psnr(&img, &base0));
+            ScmcImage corrected;
+            code_correction(&img, &base1, p.wavelet_step / 8, p.wavelet_chroma_step / 8, &corrected, NULL);
+            ck_assert_double_ge(scmc_psnr(&img, &corrected), scmc_psnr(&img, &base1));
             scmc_image_free(&img);
             scmc_image_free(&base0);
             scmc_image_free(&base1);
+            scmc_image_free(&corrected);
         }
 }
 END_TEST
@@ -248,7 +300,8 @@ START_TEST(damaged_payloads_are_refused)
     scene(&img, 96, 64);
     grey(&base0, 96, 64);
     ScmcStructureParams p;
-    scmc_structure_params(5, &p);
+    dense_params(&p);
+    p.scale_log2 = 1;
     uint8_t *pay;
     size_t size;
     ck_assert_int_eq(scmc_structure_encode(&img, &base0, &p, &pay, &size), SCMC_OK);
@@ -409,8 +462,8 @@ START_TEST(splitting_spends_samples_where_the_error_is)
         }
     grey(&base0, 192, 128);
     ScmcStructureParams p;
-    scmc_structure_params(SCMC_STRUCTURE_DETAIL_DEFAULT, &p);
-    ck_assert_double_gt(p.split_mse, 0);
+    dense_params(&p);
+    p.lattice = 12;
     p.split_mse = 5;
     size_t b_with, b_without;
     code(&img, &base0, &p, &with, &b_with);
@@ -526,6 +579,103 @@ START_TEST(upsampling_softens_the_step_at_an_edge)
 }
 END_TEST
 
+START_TEST(wavelet_inverse_matches_forward)
+{
+    /* the encoder's double-precision forward transform against the decoder's integer inverse, on
+     * odd and degenerate sizes: back to the plane within the rounding of 1/16-unit coefficients
+     * and of the Q14 lifting steps (at most 0.31 grey levels measured on these planes) */
+    const int sizes[][2] = { { 1, 1 }, { 2, 1 }, { 1, 7 }, { 3, 3 }, { 9, 5 }, { 300, 2 }, { 33, 65 }, { 96, 64 } };
+    uint64_t rng = 11;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        const int w = sizes[i][0], h = sizes[i][1];
+        const size_t n = (size_t)w * h;
+        double *plane = malloc(n * sizeof(double)), *tmp = malloc((size_t)(w > h ? w : h) * sizeof(double));
+        double *orig = malloc(n * sizeof(double));
+        int32_t *fixed = malloc(n * sizeof(int32_t)), *itmp = malloc((size_t)(w > h ? w : h) * sizeof(int32_t));
+        for (size_t k = 0; k < n; k++)
+            orig[k] = plane[k] = (double)test_rand_below(&rng, 401) - 200.0;
+        scmc_wavelet_forward(plane, w, h, tmp);
+        for (size_t k = 0; k < n; k++)
+            fixed[k] = (int32_t)lround(plane[k] * (1 << SCMC_WAVELET_FRAC));
+        scmc_wavelet_inverse(fixed, w, h, itmp);
+        for (size_t k = 0; k < n; k++)
+            ck_assert_double_le(fabs(fixed[k] / (double)(1 << SCMC_WAVELET_FRAC) - orig[k]), 0.5);
+        free(plane);
+        free(tmp);
+        free(orig);
+        free(fixed);
+        free(itmp);
+    }
+}
+END_TEST
+
+START_TEST(correction_rate_follows_the_step)
+{
+    /* shading the semantic grid cannot hold, over a grey base: a finer step spends more bytes and
+     * lands closer; both gain on the base */
+    ScmcImage img, base, coarse, fine;
+    ck_assert_int_eq(scmc_image_alloc(&img, 160, 96), SCMC_OK);
+    for (int y = 0; y < 96; y++)
+        for (int x = 0; x < 160; x++) {
+            uint8_t *px = img.rgb + ((size_t)y * 160 + x) * 3;
+            const double v = 128 + 60 * sin(x / 7.0) * sin(y / 5.0);
+            px[0] = (uint8_t)(v + 0.5), px[1] = (uint8_t)(0.8 * v + 20.5), px[2] = (uint8_t)(255.5 - v);
+        }
+    grey(&base, 160, 96);
+    size_t b_coarse, b_fine;
+    code_correction(&img, &base, 200, 240, &coarse, &b_coarse);
+    code_correction(&img, &base, 25, 30, &fine, &b_fine);
+    ck_assert_uint_gt(b_fine, b_coarse);
+    ck_assert_double_gt(scmc_psnr(&img, &coarse), scmc_psnr(&img, &base) + 3.0);
+    ck_assert_double_gt(scmc_psnr(&img, &fine), scmc_psnr(&img, &coarse) + 6.0);
+    scmc_image_free(&img);
+    scmc_image_free(&base);
+    scmc_image_free(&coarse);
+    scmc_image_free(&fine);
+}
+END_TEST
+
+START_TEST(damaged_corrections_are_refused)
+{
+    ScmcImage img, base;
+    scene(&img, 96, 64);
+    grey(&base, 96, 64);
+    uint8_t *pay;
+    size_t size;
+    ck_assert_int_eq(scmc_correction_encode(&img, &base, 20, 24, &pay, &size), SCMC_OK);
+    ck_assert_uint_gt(size, 40);
+    ScmcCorrection *c;
+    /* a step of 0 in the header, and payloads too short to hold the header, are invalid */
+    const uint8_t zero_step[4] = { 0, 0, 0, 0 };
+    ck_assert_int_eq(scmc_correction_parse(zero_step, sizeof(zero_step), 96, 64, &c), SCMC_ERR_CORRUPT);
+    for (size_t cut = 0; cut < 2; cut++)
+        ck_assert_int_eq(scmc_correction_parse(pay, cut, 96, 64, &c), SCMC_ERR_CORRUPT);
+    /* cuts and flipped bits: refused, or parsed into something that applies */
+    uint64_t rng = 3;
+    for (int it = 0; it < 300; it++) {
+        uint8_t *bad = malloc(size);
+        memcpy(bad, pay, size);
+        size_t len = size;
+        if (it % 3 == 0)
+            len = test_rand_below(&rng, (uint32_t)size);
+        else
+            bad[test_rand_below(&rng, (uint32_t)size)] ^= (uint8_t)(1u << test_rand_below(&rng, 8));
+        const int r = scmc_correction_parse(bad, len, 96, 64, &c);
+        ck_assert(r == SCMC_OK || r == SCMC_ERR_CORRUPT);
+        if (r == SCMC_OK) {
+            ScmcImage out;
+            ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
+            scmc_image_free(&out);
+            scmc_correction_free(c);
+        }
+        free(bad);
+    }
+    free(pay);
+    scmc_image_free(&img);
+    scmc_image_free(&base);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("structure");
@@ -544,6 +694,9 @@ static Suite *suite(void)
     tcase_add_test(tc, splitting_spends_samples_where_the_error_is);
     tcase_add_test(tc, field_has_no_peak_at_an_isolated_sample);
     tcase_add_test(tc, upsampling_softens_the_step_at_an_edge);
+    tcase_add_test(tc, wavelet_inverse_matches_forward);
+    tcase_add_test(tc, correction_rate_follows_the_step);
+    tcase_add_test(tc, damaged_corrections_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,29 @@
+/* The structure layer's second sub-layer: what the sketch-level image (sub-layer 0) still misses,
+ * as quantized CDF 9/7 wavelet coefficients of the YCoCg correction, context-coded
+ * (bitstream-spec/structure.md, "Wavelet correction"). It carries the spatial frequencies between
+ * the semantic rendering and the edges that a sparse set of samples cannot hold. */
+#ifndef SCMC_CORRECTION_H
+#define SCMC_CORRECTION_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "image/image.h"
+
+/* Quantizer steps are in grey levels of the unit-gain transform, 1..SCMC_CORRECTION_MAX_STEP. */
+#define SCMC_CORRECTION_MAX_STEP 4095
+
+typedef struct ScmcCorrection {
+    int width, height;
+    int step[3];   /* Y, Co, Cg */
+    int32_t *q;    /* 3 planes of width * height quantized coefficients, Mallat layout */
+} ScmcCorrection;
+
+/* Codes img - base (same size) at the given luma and chroma steps into *payload (free()). */
+int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
+                           uint8_t **payload, size_t *size);
+/* SCMC_ERR_CORRUPT when the payload is invalid. */
+int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int height, ScmcCorrection **out);
+/* out = base + the correction (out is allocated). Integer-only: identical on every machine. */
+int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcImage *out);
+void scmc_correction_free(ScmcCorrection *c);
+#endif
