@@ -64,9 +64,7 @@ def residual_and_error(model, files, base_dir):
         base = np.asarray(Image.open(os.path.join(base_dir, stem + ".png")).convert("RGB"), np.float32)
         h, w = img.shape[0] // 64 * 64, img.shape[1] // 64 * 64
         x = torch.from_numpy(((img - base) / 255.0)[:h, :w].transpose(2, 0, 1)[None].copy())
-        y = model.analysis(x) * model.gain[q][None, :, None, None]
-        mean, _ = model.hyper_params(torch.round(model.h_a(y)))
-        y_hat = torch.round(y - mean) + mean
+        _, y_hat, _, _, _ = model.code_nearest(x, q)
         x_hat = model.synthesis(y_hat * model.inv_gain[q][None, :, None, None])
         xs.append(blocks(x[0].numpy()))
         es.append(blocks((x - x_hat)[0].numpy()))

@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "../../../benches"))
 from bdrate import bd_rate  # noqa: E402
-from model import NUM_QUALITIES, SignalCodec, gaussian_likelihood  # noqa: E402
+from model import NUM_QUALITIES, SignalCodec  # noqa: E402
 
 DEFAULT_KODAK = os.path.normpath(os.path.join(HERE, "../../../../shared/data/kodak"))
 
@@ -46,12 +46,8 @@ def code(model, img, base, q):
     x = torch.from_numpy(((img.astype(np.float32) - base) / 255.0).transpose(2, 0, 1)[None].copy())
     ph, pw = -h % 64, -w % 64  # the C codec pads with zero residual to a multiple of 64
     x = F.pad(x, (0, pw, 0, ph))
-    y = model.analysis(x) * model.gain[q][None, :, None, None]
-    z_hat = torch.round(model.h_a(y))
-    mean, scale = model.hyper_params(z_hat)
-    y_hat = torch.round(y - mean) + mean
-    bits = -torch.log2(gaussian_likelihood(y_hat - mean, scale)).sum() - torch.log2(
-        model.density.likelihood(z_hat)).sum()
+    _, y_hat, z_hat, mean, scale = model.code_nearest(x, q)
+    bits = model.latent_bits(y_hat, z_hat, mean, scale)
     x_hat = model.synthesis(y_hat * model.inv_gain[q][None, :, None, None])[0, :, :h, :w]
     rec = np.clip(np.round(base + 255.0 * x_hat.numpy().transpose(1, 2, 0)), 0, 255).astype(np.uint8)
     return bits.item(), rec

@@ -152,6 +152,21 @@ class SignalCodec(nn.Module):
         mean, scale_raw = out[:, : self.M], out[:, self.M:]
         return mean, scale_raw.abs()  # the C integer network takes |.| too
 
+    def code_nearest(self, x, q):
+        """The encoder's path at quality index q for the evaluation scripts: x (B,3,H,W), H and W
+        multiples of 64 -> (y, y_hat, z_hat, mean, scale), y_hat rounded to the nearest integer
+        around the hyperprior's means (the C encoder may choose otherwise per group), y and y_hat
+        after the gains (synthesis wants y_hat * inv_gain[q])."""
+        y = self.analysis(x) * self.gain[q][None, :, None, None]
+        z_hat = torch.round(self.h_a(y))
+        mean, scale = self.hyper_params(z_hat)
+        return y, torch.round(y - mean) + mean, z_hat, mean, scale
+
+    def latent_bits(self, y_hat, z_hat, mean, scale):
+        """Ideal code length in bits of y_hat (Gaussian) and z_hat (factorized density)."""
+        return (-torch.log2(gaussian_likelihood(y_hat - mean, scale)).sum()
+                - torch.log2(self.density.likelihood(z_hat)).sum())
+
     def forward(self, x, q, keep_groups=None):
         """x: residual in [-1, 1] (B,3,H,W); q: (B,) quality indices; keep_groups: (B,) ints in
         0..groups, the number of latent groups the decoder receives (None: all)."""
