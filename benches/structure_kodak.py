@@ -8,8 +8,10 @@
 For each image: `scmc encode --layers semantic,structure` (the whole stream: container header,
 semantic and structure payloads), decoded to base1; then OpenJPEG with `-r` set to hit the same
 byte count and AVIF (aom, speed 6) at the finest quantizer whose file is not larger. Prints a
-Markdown table of bytes, bpp, PSNR and MS-SSIM (measured by `scmc compare`) and the means, and
-with --strip writes original | semantic | structure strips (at half size) for the named images.
+Markdown table of bytes, bpp, PSNR and MS-SSIM (measured by `scmc compare`), the edge contrast of
+scmc and JPEG 2000 (edge_contrast below) and the means, and
+with --strip writes original | semantic | sketch level (structure sub-layer 0) | structure (both
+sub-layers) | JPEG 2000 at the same bytes strips (at half size) for the named images.
 --markdown puts the table into that page (between `<!-- structure_kodak:begin/end -->`) and, with
 --stats, the sketch coder's per-image output of structure_stats (`<!-- structure_stats:... -->`).
 """
@@ -20,7 +22,9 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
 from PIL import Image, ImageDraw
+from scipy.ndimage import sobel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from md_block import write_block  # noqa: E402
@@ -36,6 +40,19 @@ def run(cmd):
 def metrics(scmc, ref, img):
     d = json.loads(run([scmc, "compare", ref, img, "--json"]))
     return d["psnr"], d["msssim"]
+
+
+def edge_contrast(ref, img):
+    """How much of the original's edge contrast a decode keeps: the mean gradient magnitude (Sobel,
+    luma) of the decode over the 5 % of pixels where the original's gradient is strongest, divided
+    by the original's mean there. Blurred or misplaced edges lower it; 1 is the original."""
+    def grad(path):
+        a = np.asarray(Image.open(path).convert("RGB"), np.float64)
+        luma = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+        return np.hypot(sobel(luma, 0), sobel(luma, 1))
+    g_ref, g = grad(ref), grad(img)
+    mask = g_ref >= np.quantile(g_ref, 0.95)
+    return float(g[mask].mean() / g_ref[mask].mean())
 
 
 def jp2_at(ppm, target, work):
@@ -126,24 +143,34 @@ def main():
             ab, adec = avif_at(src, nbytes, work)
             pa, ma = metrics(args.scmc, src, adec)
             rows.append(dict(name=stem, bytes=nbytes, bpp=8 * nbytes / (w * h), psnr0=p0, psnr=p1, ms0=m0, ms=m1,
-                             jbytes=jb, jpsnr=pj, jms=mj, abytes=ab, apsnr=pa, ams=ma))
+                             edge=edge_contrast(src, base1), jbytes=jb, jpsnr=pj, jms=mj,
+                             jedge=edge_contrast(src, jdec), abytes=ab, apsnr=pa, ams=ma))
             print(f"{stem}: scmc {nbytes} B {p1:.2f} dB | jp2 {jb} B {pj:.2f} dB | avif {ab} B {pa:.2f} dB",
                   file=sys.stderr, flush=True)
             if stem in strips:
+                # the sketch level: semantic + the structure layer's first sub-layer
+                sk_stream, sk_img = os.path.join(work, "sk.scmc"), os.path.join(work, stem + "_sketch.png")
+                run([args.scmc, "truncate", stream, "-o", sk_stream, "--steps", "2"])
+                run([args.scmc, "decode", sk_stream, "-o", sk_img, "-q"])
+                ps, _ = metrics(args.scmc, src, sk_img)
                 out = os.path.join(args.strip_dir, f"structure_strip_{stem}.png")
-                strip([src, base0, base1], ["original", f"semantic: {sem_bytes} B, {p0:.2f} dB",
-                                            f"+ structure: {nbytes} B, {p1:.2f} dB"], out)
+                strip([src, base0, sk_img, base1, jdec],
+                      ["original", f"semantic: {sem_bytes} B, {p0:.2f} dB",
+                       f"+ sketch: {os.path.getsize(sk_stream)} B, {ps:.2f} dB",
+                       f"+ wavelet correction: {nbytes} B, {p1:.2f} dB", f"JPEG 2000: {jb} B, {pj:.2f} dB"], out)
     n = len(rows)
     mean = {k: sum(r[k] for r in rows) / n for k in rows[0] if k != "name"}
-    lines = ["| image | scmc bytes | bpp | semantic PSNR | structure PSNR | MS-SSIM | JPEG 2000 bytes | PSNR | "
-             "MS-SSIM | AVIF bytes | PSNR | MS-SSIM |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| image | scmc bytes | bpp | semantic PSNR | structure PSNR | MS-SSIM | edge contrast | "
+             "JPEG 2000 bytes | PSNR | MS-SSIM | edge contrast | AVIF bytes | PSNR | MS-SSIM |",
+             "|---" * 14 + "|"]
     for r in rows:
         lines.append(f"| {r['name']} | {r['bytes']} | {r['bpp']:.4f} | {r['psnr0']:.2f} | {r['psnr']:.2f} | "
-                     f"{r['ms']:.4f} | {r['jbytes']} | {r['jpsnr']:.2f} | {r['jms']:.4f} | {r['abytes']} | "
-                     f"{r['apsnr']:.2f} | {r['ams']:.4f} |")
+                     f"{r['ms']:.4f} | {r['edge']:.3f} | {r['jbytes']} | {r['jpsnr']:.2f} | {r['jms']:.4f} | "
+                     f"{r['jedge']:.3f} | {r['abytes']} | {r['apsnr']:.2f} | {r['ams']:.4f} |")
     lines.append(f"| **mean of {n}** | {mean['bytes']:.1f} | {mean['bpp']:.4f} | {mean['psnr0']:.2f} | "
-                 f"{mean['psnr']:.2f} | {mean['ms']:.4f} | {mean['jbytes']:.1f} | {mean['jpsnr']:.2f} | "
-                 f"{mean['jms']:.4f} | {mean['abytes']:.1f} | {mean['apsnr']:.2f} | {mean['ams']:.4f} |")
+                 f"{mean['psnr']:.2f} | {mean['ms']:.4f} | {mean['edge']:.3f} | {mean['jbytes']:.1f} | "
+                 f"{mean['jpsnr']:.2f} | {mean['jms']:.4f} | {mean['jedge']:.3f} | {mean['abytes']:.1f} | "
+                 f"{mean['apsnr']:.2f} | {mean['ams']:.4f} |")
     table = "\n".join(lines)
     print(table)
     if args.markdown:
