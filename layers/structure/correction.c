@@ -22,12 +22,14 @@
 
 typedef struct Contexts {
     ScmcBitModel block[2][BAND_CLASSES][3];
-    ScmcBitModel sig[2][BAND_CLASSES][6];
-    ScmcBitModel mag[2][BAND_CLASSES][MAG_BITS];
+    ScmcBitModel sig[2][BAND_CLASSES][20];
+    ScmcBitModel sign[2][BAND_CLASSES][3][9];
+    ScmcBitModel mag[2][BAND_CLASSES][2][MAG_BITS];
 } Contexts;
 
 typedef struct Band {
     int x0, y0, w, h, cls, level; /* level 0: LL */
+    int orient;                   /* 0: LL and A, 1: B, 2: C */
 } Band;
 
 /* The bands of a w x h plane in coding order: LL, then levels 5..1, each A (top right), B (bottom
@@ -38,13 +40,13 @@ static int list_bands(int w, int h, Band *out)
     scmc_wavelet_dims(w, dw);
     scmc_wavelet_dims(h, dh);
     const int L = SCMC_WAVELET_LEVELS;
-    out[n++] = (Band){ 0, 0, dw[L], dh[L], 0, 0 };
+    out[n++] = (Band){ 0, 0, dw[L], dh[L], 0, 0, 0 };
     for (int l = L; l >= 1; l--) {
         const int cls = l >= 4 ? L + 1 - l : l == 3 ? 3 : 4;
         const Band b[3] = {
-            { dw[l], 0, dw[l - 1] - dw[l], dh[l], cls, l },
-            { 0, dh[l], dw[l], dh[l - 1] - dh[l], cls, l },
-            { dw[l], dh[l], dw[l - 1] - dw[l], dh[l - 1] - dh[l], cls, l },
+            { dw[l], 0, dw[l - 1] - dw[l], dh[l], cls, l, 0 },
+            { 0, dh[l], dw[l], dh[l - 1] - dh[l], cls, l, 1 },
+            { dw[l], dh[l], dw[l - 1] - dw[l], dh[l - 1] - dh[l], cls, l, 2 },
         };
         for (int k = 0; k < 3; k++)
             if (b[k].w > 0 && b[k].h > 0)
@@ -74,6 +76,28 @@ static int parent_sig(const int32_t *q, int w, const int *dw, const int *dh, int
     if (aw > 0 && bh > 0)
         sig |= q[(size_t)(dh[p] + (py < bh ? py : bh - 1)) * w + dw[p] + (px < aw ? px : aw - 1)] != 0;
     return sig;
+}
+
+static inline int sign_of(int32_t v)
+{
+    return (v > 0) - (v < 0);
+}
+
+/* The models of the coefficient at c (band coordinates x, y; only coded neighbours are non-zero):
+ * significance by how many of the left, upper, upper-left and upper-right neighbours are non-zero,
+ * whether the left or upper one exceeds 1 in magnitude, and the parent; sign by the signs of the
+ * left and upper neighbours in the band's orientation (smooth corrections give runs of one sign);
+ * magnitude by the same "exceeds 1" bit. */
+static void coefficient_models(Contexts *m, int cls, const Band *bd, const int32_t *c, int w, int x, int y, int parent,
+                               ScmcBitModel **sig, ScmcBitModel **sign, ScmcBitModel **mag)
+{
+    const int left = x > 0 ? c[-1] : 0, up = y > 0 ? c[-w] : 0;
+    const int up_left = x > 0 && y > 0 ? c[-w - 1] : 0, up_right = x + 1 < bd->w && y > 0 ? c[-w + 1] : 0;
+    const int nonzero = (left != 0) + (up != 0) + (up_left != 0) + (up_right != 0);
+    const int big = left > 1 || left < -1 || up > 1 || up < -1;
+    *sig = &m->sig[cls][bd->cls][4 * nonzero + 2 * big + parent];
+    *sign = &m->sign[cls][bd->cls][bd->orient][3 * (sign_of(left) + 1) + sign_of(up) + 1];
+    *mag = m->mag[cls][bd->cls][big];
 }
 
 /* Codes one plane's coefficients with exactly one of e (src: the values) and d non-NULL; q is the
@@ -118,17 +142,15 @@ static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int
                 for (int y = y1; y < y2; y++)
                     for (int x = x1; x < x2; x++) {
                         int32_t *c = &q[(size_t)(bd->y0 + y) * w + bd->x0 + x];
-                        const int wv = x > 0 && c[-1], nv = y > 0 && c[-w];
-                        const int nwv = x > 0 && y > 0 && c[-w - 1], nev = x + 1 < bd->w && y > 0 && c[-w + 1];
-                        const int nbr = wv + nv + nwv + nev;
-                        const int ctx = 2 * (nbr < 2 ? nbr : 2) + parent_sig(q, w, dw, dh, bd->level, x, y);
-                        ScmcBitModel *sm = &m->sig[cls][bd->cls][ctx], *mm = m->mag[cls][bd->cls];
+                        ScmcBitModel *sm, *gm, *mm;
+                        coefficient_models(m, cls, bd, c, w, x, y, parent_sig(q, w, dw, dh, bd->level, x, y), &sm,
+                                           &gm, &mm);
                         if (e) {
                             const int32_t v = src[(size_t)(bd->y0 + y) * w + bd->x0 + x];
                             const uint32_t a = (uint32_t)(v < 0 ? -v : v);
                             scmc_renc_bit(e, sm, a != 0);
                             if (a) {
-                                scmc_renc_bypass(e, v < 0, 1);
+                                scmc_renc_bit(e, gm, v < 0);
                                 uint32_t k = 1;
                                 while (k <= MAG_BITS) {
                                     scmc_renc_bit(e, &mm[k - 1], a > k);
@@ -141,7 +163,7 @@ static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int
                             }
                             *c = v;
                         } else if (scmc_rdec_bit(d, sm)) {
-                            const int neg = (int)scmc_rdec_bypass(d, 1);
+                            const int neg = scmc_rdec_bit(d, gm);
                             uint32_t a = 1;
                             while (a <= MAG_BITS && scmc_rdec_bit(d, &mm[a - 1]))
                                 a++;

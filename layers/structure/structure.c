@@ -30,11 +30,11 @@ void scmc_structure_params(int detail, ScmcStructureParams *p)
          * edges (it gains more per byte than lattice samples: docs/structure.md), so the lattice
          * is at its widest and the sketch keeps the strongest edges; the levels differ in the
          * sketch budget and the wavelet steps, measured on Kodak with benches/structure_stats. */
-        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 450, 470 },
-        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 330, 345 },
-        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 268, 278 },
-        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 200, 210 },
-        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 125, 130 },
+        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 432, 450 },
+        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 318, 332 },
+        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 258, 268 },
+        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 192, 202 },
+        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 120, 125 },
     };
     if (detail < SCMC_STRUCTURE_DETAIL_MIN)
         detail = SCMC_STRUCTURE_DETAIL_MIN;
