@@ -34,6 +34,9 @@ import numpy as np
 from PIL import Image
 from scipy.special import gammaln
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from structure_bands import jpeg2000_at  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 LEVELS = 5
 # CDF 9/7 lifting constants (Daubechies and Sweldens' factorisation), scaled to unit gain.
@@ -185,29 +188,6 @@ def run(cmd):
     return r.stdout.decode()
 
 
-def jpeg2000_at(img_path, budget, work):
-    ppm, j2k, dec = (os.path.join(work, n) for n in ("j.ppm", "j.j2k", "j-dec.ppm"))
-    Image.open(img_path).convert("RGB").save(ppm)
-
-    def size(ratio):
-        run(["opj_compress", "-i", ppm, "-o", j2k, "-r", f"{ratio:.4f}"])
-        return os.path.getsize(j2k)
-
-    lo, hi = 10.0, 5000.0
-    if size(hi) > budget:
-        return float("nan"), 0
-    for _ in range(16):
-        mid = math.sqrt(lo * hi)
-        if size(mid) <= budget:
-            hi = mid
-        else:
-            lo = mid
-    n = size(hi)
-    run(["opj_decompress", "-i", j2k, "-o", dec])
-    return psnr(np.asarray(Image.open(img_path).convert("RGB"), np.float64),
-                np.asarray(Image.open(dec).convert("RGB"), np.float64)), n
-
-
 def load(path):
     return np.asarray(Image.open(path).convert("RGB"), np.float64)
 
@@ -257,7 +237,10 @@ def main():
                 row.append(best_within(img, load(os.path.join(work, name + "-sketch.png")), sem + st0 + overhead,
                                        budget, a.chroma, a.deadzone))
             if not a.no_jpeg2000:
-                row.append(jpeg2000_at(src, budget, work))
+                ppm = os.path.join(work, "j.ppm")
+                Image.open(src).convert("RGB").save(ppm)
+                dec, n = jpeg2000_at(ppm, budget, work)
+                row.append((psnr(img, dec), n))
             sums += np.array(row)
             print(f"| {name} | {budget} | " + " | ".join(f"{p:.2f}" for p, _ in row) + " |", flush=True)
     n = len(names)

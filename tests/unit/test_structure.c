@@ -35,6 +35,18 @@ static void scene(ScmcImage *img, int w, int h)
         }
 }
 
+/* Smooth colour shading, 128 +- 60 times sin(x / kx) sin(y / ky): no edges, only gradations. */
+static void shading(ScmcImage *img, int w, int h, double kx, double ky)
+{
+    ck_assert_int_eq(scmc_image_alloc(img, w, h), SCMC_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            uint8_t *px = img->rgb + ((size_t)y * w + x) * 3;
+            const double v = 128 + 60 * sin(x / kx) * sin(y / ky);
+            px[0] = (uint8_t)(v + 0.5), px[1] = (uint8_t)(0.8 * v + 20.5), px[2] = (uint8_t)(255.5 - v);
+        }
+}
+
 static void grey(ScmcImage *img, int w, int h)
 {
     ck_assert_int_eq(scmc_image_alloc(img, w, h), SCMC_OK);
@@ -453,13 +465,7 @@ START_TEST(splitting_spends_samples_where_the_error_is)
      * close to the lattice spacing (48 pixels), which one point per cell cannot follow and four
      * can. */
     ScmcImage img, base0, with, without;
-    ck_assert_int_eq(scmc_image_alloc(&img, 192, 128), SCMC_OK);
-    for (int y = 0; y < 128; y++)
-        for (int x = 0; x < 192; x++) {
-            uint8_t *px = img.rgb + ((size_t)y * 192 + x) * 3;
-            const double v = 128 + 60 * sin(x / 9.0) * sin(y / 11.0);
-            px[0] = (uint8_t)(v + 0.5), px[1] = (uint8_t)(0.8 * v + 20.5), px[2] = (uint8_t)(255.5 - v);
-        }
+    shading(&img, 192, 128, 9.0, 11.0);
     grey(&base0, 192, 128);
     ScmcStructureParams p;
     dense_params(&p);
@@ -614,13 +620,7 @@ START_TEST(correction_rate_follows_the_step)
     /* shading the semantic grid cannot hold, over a grey base: a finer step spends more bytes and
      * lands closer; both gain on the base */
     ScmcImage img, base, coarse, fine;
-    ck_assert_int_eq(scmc_image_alloc(&img, 160, 96), SCMC_OK);
-    for (int y = 0; y < 96; y++)
-        for (int x = 0; x < 160; x++) {
-            uint8_t *px = img.rgb + ((size_t)y * 160 + x) * 3;
-            const double v = 128 + 60 * sin(x / 7.0) * sin(y / 5.0);
-            px[0] = (uint8_t)(v + 0.5), px[1] = (uint8_t)(0.8 * v + 20.5), px[2] = (uint8_t)(255.5 - v);
-        }
+    shading(&img, 160, 96, 7.0, 5.0);
     grey(&base, 160, 96);
     size_t b_coarse, b_fine;
     code_correction(&img, &base, 200, 240, &coarse, &b_coarse);
