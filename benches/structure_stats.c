@@ -189,15 +189,20 @@ int main(int argc, char **argv)
         for (size_t k = 0; k < (size_t)gw * gh; k++)
             nedges += edges[k];
         const char *base = strrchr(a, '/') ? strrchr(a, '/') + 1 : a;
-        char path[1024];
+        char path[1024], stem[256];
+        size_t stem_len = strcspn(base, ".");
+        if (stem_len >= sizeof(stem))
+            stem_len = sizeof(stem) - 1;
+        memcpy(stem, base, stem_len);
+        stem[stem_len] = '\0';
         if (base1_dir) {
-            snprintf(path, sizeof(path), "%s/%.*s.png", base1_dir, (int)strcspn(base, "."), base);
+            snprintf(path, sizeof(path), "%s/%s.png", base1_dir, stem);
             if (scmc_image_write(path, &base1, err, sizeof(err)))
                 fprintf(stderr, "structure_stats: %s\n", err);
-            snprintf(path, sizeof(path), "%s/%.*s-sketch.png", base1_dir, (int)strcspn(base, "."), base);
+            snprintf(path, sizeof(path), "%s/%s-sketch.png", base1_dir, stem);
             if (scmc_image_write(path, &sketch_level, err, sizeof(err)))
                 fprintf(stderr, "structure_stats: %s\n", err);
-            snprintf(path, sizeof(path), "%s/%.*s.bytes", base1_dir, (int)strcspn(base, "."), base);
+            snprintf(path, sizeof(path), "%s/%s.bytes", base1_dir, stem);
             FILE *bf = fopen(path, "w");
             if (bf) {
                 fprintf(bf, "%zu %zu %zu\n", sem_size, str_size, wav_size);
@@ -205,7 +210,7 @@ int main(int argc, char **argv)
             }
         }
         if (sketch_dir)
-            snprintf(path, sizeof(path), "%s/%.*s_sketch.png", sketch_dir, (int)strcspn(base, "."), base);
+            snprintf(path, sizeof(path), "%s/%s_sketch.png", sketch_dir, stem);
         const size_t png = sketch_png(edges, gw, gh, sketch_dir ? path : NULL);
         const size_t sk = sketch_coded_size(edges, gw, gh);
         const double psnr0 = scmc_psnr(&img, &base0), psnrs = scmc_psnr(&img, &sketch_level);
