@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "entropy/range_coder.h"
+#include "metrics/metrics.h"
 #include "scmc/scmc.h"
 #include "wavelet.h"
 
@@ -326,16 +327,6 @@ static void drop_isolated(int32_t *q, const double *coef, int w, int h, int step
     }
 }
 
-static uint64_t image_sse(const ScmcImage *a, const ScmcImage *b)
-{
-    uint64_t sse = 0;
-    for (size_t i = 0; i < (size_t)a->width * a->height * 3; i++) {
-        const int d = a->rgb[i] - b->rgb[i];
-        sse += (uint64_t)(d * d);
-    }
-    return sse;
-}
-
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                            uint8_t **payload, size_t *size)
 {
@@ -381,7 +372,7 @@ int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step
     r = scmc_correction_apply(c, base, &trial);
     if (r)
         goto done;
-    if (image_sse(img, &trial) > image_sse(img, base))
+    if (scmc_mse(img, &trial) > scmc_mse(img, base))
         memset(src, 0, n * 3 * sizeof(int32_t));
     scmc_image_free(&trial);
     memset(c->q, 0, n * 3 * sizeof(int32_t));

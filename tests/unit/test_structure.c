@@ -168,6 +168,18 @@ static void dense_params(ScmcStructureParams *p)
     p->split_mse = 100;
 }
 
+/* The same bytes, and the same picture: what two runs of a deterministic coder must give. */
+static void expect_same_payload(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+    ck_assert_uint_eq(na, nb);
+    ck_assert(!memcmp(a, b, na));
+}
+
+static void expect_same_image(const ScmcImage *a, const ScmcImage *b)
+{
+    ck_assert(!memcmp(a->rgb, b->rgb, (size_t)a->width * a->height * 3));
+}
+
 /* Encodes img over base0 (sub-layer 0), parses, rebuilds; checks the decoder's view is
  * deterministic. */
 static void code(const ScmcImage *img, const ScmcImage *base0, const ScmcStructureParams *p, ScmcImage *base1,
@@ -177,14 +189,13 @@ static void code(const ScmcImage *img, const ScmcImage *base0, const ScmcStructu
     size_t size, size2;
     ck_assert_int_eq(scmc_structure_encode(img, base0, p, &pay, &size), SCMC_OK);
     ck_assert_int_eq(scmc_structure_encode(img, base0, p, &pay2, &size2), SCMC_OK);
-    ck_assert_uint_eq(size, size2);
-    ck_assert(!memcmp(pay, pay2, size));
+    expect_same_payload(pay, size, pay2, size2);
     ScmcStructure *st;
     ck_assert_int_eq(scmc_structure_parse(pay, size, img->width, img->height, &st), SCMC_OK);
     ck_assert_int_eq(scmc_structure_rebuild(st, base0, base1), SCMC_OK);
     ScmcImage again;
     ck_assert_int_eq(scmc_structure_rebuild(st, base0, &again), SCMC_OK);
-    ck_assert(!memcmp(again.rgb, base1->rgb, (size_t)img->width * img->height * 3));
+    expect_same_image(&again, base1);
     scmc_image_free(&again);
     scmc_structure_free(st);
     free(pay);
@@ -202,14 +213,13 @@ static void code_correction(const ScmcImage *img, const ScmcImage *sketch_level,
     size_t size, size2;
     ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay, &size), SCMC_OK);
     ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay2, &size2), SCMC_OK);
-    ck_assert_uint_eq(size, size2);
-    ck_assert(!memcmp(pay, pay2, size));
+    expect_same_payload(pay, size, pay2, size2);
     ScmcCorrection *c;
     ck_assert_int_eq(scmc_correction_parse(pay, size, img->width, img->height, &c), SCMC_OK);
     ck_assert_int_eq(scmc_correction_apply(c, sketch_level, base1), SCMC_OK);
     ScmcImage again;
     ck_assert_int_eq(scmc_correction_apply(c, sketch_level, &again), SCMC_OK);
-    ck_assert(!memcmp(again.rgb, base1->rgb, (size_t)img->width * img->height * 3));
+    expect_same_image(&again, base1);
     scmc_image_free(&again);
     scmc_correction_free(c);
     free(pay);
