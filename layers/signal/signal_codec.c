@@ -418,6 +418,47 @@ static double symbol_bits(const DetailRdo *o, int c, int i, int32_t val, int nex
     return bits;
 }
 
+/* A decoder may stop after any group, and a later group must not undo an earlier one: after the
+ * joint fit of a block, the detail groups are added in coding order and one that leaves the
+ * block's error above what the groups before it left is dropped from the block (its symbols set
+ * to 0, which also makes them cheapest). So the picture error of every block, hence of the image
+ * before rounding, never rises from one sub-layer to the next. e0: the block's error with no
+ * detail; cur and tmp: scratch of bn floats. */
+static void guard_prefixes(const DetailRdo *o, int i, const float *kern, const float *ig, int mg, const float *e0,
+                           float *cur, float *tmp, int bn)
+{
+    const int M = o->m->M;
+    memcpy(cur, e0, sizeof(float) * bn);
+    double prev = 0;
+    for (int j = 0; j < bn; j++)
+        prev += (double)cur[j] * cur[j];
+    for (int c0 = mg; c0 < M;) {
+        const int c1 = (c0 / o->per + 1) * o->per < M ? (c0 / o->per + 1) * o->per : M;
+        int any = 0;
+        memcpy(tmp, cur, sizeof(float) * bn);
+        for (int c = c0; c < c1; c++) {
+            const float a = (float)o->v[(size_t)c * o->plane + i] * ig[c];
+            const float *kc = kern + (size_t)(c - mg) * bn;
+            any |= a != 0;
+            for (int j = 0; a != 0 && j < bn; j++)
+                tmp[j] -= a * kc[j];
+        }
+        if (any) {
+            double err = 0;
+            for (int j = 0; j < bn; j++)
+                err += (double)tmp[j] * tmp[j];
+            if (err > prev) {
+                for (int c = c0; c < c1; c++)
+                    o->v[(size_t)c * o->plane + i] = 0;
+            } else {
+                memcpy(cur, tmp, sizeof(float) * bn);
+                prev = err;
+            }
+        }
+        c0 = c1;
+    }
+}
+
 /* Rate-distortion optimisation of the detail symbols. d_a computes the detail coefficients from
  * the residual alone, blind to what the quantized nonlinear channels leave, and rd_round prices
  * their error in quantizer steps as if d_s were orthonormal. But d_s is linear and paints disjoint
@@ -439,7 +480,8 @@ static int optimise_detail(const ScmcSignalModel *m, int quality, const ScmcImag
     const float *ig = m->inv_gain + (size_t)(quality - 1) * M;
     /* lambda * SSE / 3 with SSE over 8-bit samples; e below is in units of 255 */
     const double lambda = scmc_signal_lambda(quality) * 255.0 * 255.0 / 3.0;
-    float *e = malloc(sizeof(float) * bn), *masked = malloc(sizeof(float) * (size_t)m->detail * bn);
+    float *e = malloc(sizeof(float) * bn * 4), *masked = malloc(sizeof(float) * (size_t)m->detail * bn);
+    float *e0 = e ? e + bn : NULL, *cur = e ? e + 2 * bn : NULL, *tmp = e ? e + 3 * bn : NULL;
     double *n2_full = malloc(sizeof(double) * m->detail), *n2_masked = malloc(sizeof(double) * m->detail);
     DetailRdo *o = malloc(sizeof(*o));
     if (!e || !masked || !n2_full || !n2_masked || !o) {
@@ -488,6 +530,7 @@ static int optimise_detail(const ScmcSignalModel *m, int quality, const ScmcImag
             e[j] = ((float)img->rgb[p] - (float)base->rgb[p]) / 255.0f -
                    pic->data[((size_t)ch * pic->h + y0 + ky) * pic->w + x0 + kx];
         }
+        memcpy(e0, e, sizeof(float) * bn);
         for (int c = mg; c < M; c++) {
             const float a = (float)v[(size_t)c * plane + i] * ig[c];
             const float *kc = kern + (size_t)(c - mg) * bn;
@@ -532,6 +575,7 @@ static int optimise_detail(const ScmcSignalModel *m, int quality, const ScmcImag
             if (!changed)
                 break;
         }
+        guard_prefixes(o, i, kern, ig, mg, e0, cur, tmp, bn);
     }
     free(o);
     free(e);
