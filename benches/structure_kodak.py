@@ -157,7 +157,7 @@ def main():
                 strip([src, base0, sk_img, base1, jdec],
                       ["original", f"semantic: {sem_bytes} B, {p0:.2f} dB",
                        f"+ sketch: {os.path.getsize(sk_stream)} B, {ps:.2f} dB",
-                       f"+ wavelet correction: {nbytes} B, {p1:.2f} dB", f"JPEG 2000: {jb} B, {pj:.2f} dB"], out)
+                       f"+ wavelet, sharpened: {nbytes} B, {p1:.2f} dB", f"JPEG 2000: {jb} B, {pj:.2f} dB"], out)
     n = len(rows)
     mean = {k: sum(r[k] for r in rows) / n for k in rows[0] if k != "name"}
     lines = ["| image | scmc bytes | bpp | semantic PSNR | structure PSNR | MS-SSIM | edge contrast | "

@@ -9,9 +9,11 @@
 #include "entropy/range_coder.h"
 #include "metrics/metrics.h"
 #include "scmc/scmc.h"
+#include "sharpen.h"
 #include "wavelet.h"
 
 #define BITS_STEP 12
+#define BITS_SHARPEN 4
 #define BLOCK 16          /* significance blocks: BLOCK x BLOCK coefficients of a band */
 #define BAND_CLASSES 5    /* LL, level 5, level 4, level 3, levels 2 and 1 */
 #define MAG_BITS 7        /* unary magnitude bits before the Exp-Golomb escape */
@@ -238,6 +240,7 @@ int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int he
     ScmcRangeDecoder d;
     scmc_rdec_init(&d, payload, size);
     const int step = (int)scmc_rdec_bypass(&d, BITS_STEP), chroma = (int)scmc_rdec_bypass(&d, BITS_STEP);
+    const int sharpen = (int)scmc_rdec_bypass(&d, BITS_SHARPEN);
     if (step < 1 || chroma < 1)
         return SCMC_ERR_CORRUPT;
     ScmcCorrection *c = correction_new(width, height);
@@ -245,6 +248,7 @@ int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int he
         return SCMC_ERR_NOMEM;
     c->step[0] = step;
     c->step[1] = c->step[2] = chroma;
+    c->sharpen = sharpen;
     int r = code_all(c, NULL, NULL, &d);
     if (!r && scmc_rdec_overrun(&d))
         r = SCMC_ERR_CORRUPT;
@@ -293,7 +297,10 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
     }
     free(plane);
     free(tmp);
-    return SCMC_OK;
+    r = scmc_sharpen_apply(out, c->sharpen);
+    if (r)
+        scmc_image_free(out);
+    return r;
 }
 
 /* Isolated ones: a coefficient quantized to +-1 with no non-zero neighbour among the 8 of its band
@@ -372,14 +379,25 @@ int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step
     r = scmc_correction_apply(c, base, &trial);
     if (r)
         goto done;
-    if (scmc_mse(img, &trial) > scmc_mse(img, base))
+    if (scmc_mse(img, &trial) > scmc_mse(img, base)) {
         memset(src, 0, n * 3 * sizeof(int32_t));
+        scmc_image_free(&trial);
+        r = scmc_image_copy(&trial, base);
+        if (r)
+            goto done;
+    }
+    /* The sharpening works on what the decoder has before it: base plus the coded correction. */
+    int sharpen;
+    r = scmc_sharpen_choose(img, &trial, &sharpen);
     scmc_image_free(&trial);
+    if (r)
+        goto done;
     memset(c->q, 0, n * 3 * sizeof(int32_t));
     ScmcRangeEncoder e;
     scmc_renc_init(&e);
     scmc_renc_bypass(&e, (uint32_t)step, BITS_STEP);
     scmc_renc_bypass(&e, (uint32_t)chroma_step, BITS_STEP);
+    scmc_renc_bypass(&e, (uint32_t)sharpen, BITS_SHARPEN);
     r = code_all(c, src, &e, NULL);
     if (!r && (e.error || scmc_renc_finish(&e, payload, size)))
         r = SCMC_ERR_NOMEM;

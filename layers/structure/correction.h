@@ -15,15 +15,18 @@
 typedef struct ScmcCorrection {
     int width, height;
     int step[3];   /* Y, Co, Cg */
+    int sharpen;   /* edge sharpening strength after the correction, 0..SCMC_SHARPEN_MAX (sharpen.h) */
     int32_t *q;    /* 3 planes of width * height quantized coefficients, Mallat layout */
 } ScmcCorrection;
 
-/* Codes img - base (same size) at the given luma and chroma steps into *payload (free()). */
+/* Codes img - base (same size) at the given luma and chroma steps, and the sharpening strength that
+ * suits the result, into *payload (free()). */
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                            uint8_t **payload, size_t *size);
 /* SCMC_ERR_CORRUPT when the payload is invalid. */
 int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int height, ScmcCorrection **out);
-/* out = base + the correction (out is allocated). Integer-only: identical on every machine. */
+/* out = base + the correction, then sharpened (out is allocated). Integer-only: identical on every
+ * machine. */
 int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcImage *out);
 void scmc_correction_free(ScmcCorrection *c);
 #endif

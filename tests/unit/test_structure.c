@@ -9,6 +9,7 @@
 #include "entropy/range_coder.h"
 #include "layers/semantic/semantic.h"
 #include "layers/structure/correction.h"
+#include "layers/structure/sharpen.h"
 #include "layers/structure/sketch.h"
 #include "layers/structure/structure.h"
 #include "layers/structure/structure_internal.h"
@@ -686,6 +687,94 @@ START_TEST(damaged_corrections_are_refused)
 }
 END_TEST
 
+/* Flat 40 | a linear ramp over 8 pixels | flat 200 (channel 0; the others follow at other
+ * levels), the kind of edge a coarse wavelet correction leaves. */
+static void ramp(ScmcImage *img, int w, int h)
+{
+    ck_assert_int_eq(scmc_image_alloc(img, w, h), SCMC_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const int v = x < 28 ? 40 : x >= 36 ? 200 : 40 + (x - 28) * 20;
+            uint8_t *p = img->rgb + ((size_t)y * w + x) * 3;
+            p[0] = (uint8_t)v, p[1] = (uint8_t)(255 - v), p[2] = (uint8_t)(v / 2 + 60);
+        }
+}
+
+static int max_step(const ScmcImage *img, int y, int c)
+{
+    int m = 0;
+    for (int x = 1; x < img->width; x++) {
+        const int d = abs(img->rgb[((size_t)y * img->width + x) * 3 + c] - img->rgb[((size_t)y * img->width + x - 1) * 3 + c]);
+        m = d > m ? d : m;
+    }
+    return m;
+}
+
+START_TEST(sharpening_steepens_a_ramp)
+{
+    const int w = 64, h = 16;
+    ScmcImage img, out;
+    ramp(&img, w, h);
+    ck_assert_int_eq(scmc_image_copy(&out, &img), SCMC_OK);
+    ck_assert_int_eq(scmc_sharpen_apply(&out, 0), SCMC_OK);
+    expect_same_image(&out, &img);
+    ck_assert_int_eq(scmc_sharpen_apply(&out, 12), SCMC_OK);
+    for (int c = 0; c < 3; c++)
+        ck_assert_int_gt(max_step(&out, h / 2, c), max_step(&img, h / 2, c) + 10);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++) {
+                const size_t i = ((size_t)y * w + x) * 3 + c;
+                /* far from the ramp nothing moves; on it, values stay inside the two flats and
+                 * the dark half gets darker, the bright half brighter */
+                if (x < 20 || x >= 44)
+                    ck_assert_int_eq(out.rgb[i], img.rgb[i]);
+                const int lo = img.rgb[((size_t)y * w) * 3 + c], hi = img.rgb[((size_t)y * w + w - 1) * 3 + c];
+                ck_assert_int_ge(out.rgb[i], lo < hi ? lo : hi);
+                ck_assert_int_le(out.rgb[i], lo < hi ? hi : lo);
+                if (c == 0 && x == 29)
+                    ck_assert_int_lt(out.rgb[i], img.rgb[i]);
+                if (c == 0 && x == 35)
+                    ck_assert_int_gt(out.rgb[i], img.rgb[i]);
+            }
+    ck_assert_int_eq(scmc_sharpen_apply(&out, SCMC_SHARPEN_MAX + 1), SCMC_ERR_INVALID_ARG);
+    scmc_image_free(&img);
+    scmc_image_free(&out);
+}
+END_TEST
+
+START_TEST(sharpening_choice_costs_no_psnr)
+{
+    /* a hard edge seen through a ramp: the encoder sharpens, and the result is no further from
+     * the original; an image that is already right keeps its squared error of 0 */
+    const int w = 64, h = 16;
+    ScmcImage orig, soft, sharp;
+    ck_assert_int_eq(scmc_image_alloc(&orig, w, h), SCMC_OK);
+    ramp(&soft, w, h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++)
+                orig.rgb[((size_t)y * w + x) * 3 + c] = soft.rgb[((size_t)y * w + (x < 32 ? 0 : w - 1)) * 3 + c];
+    int s;
+    ck_assert_int_eq(scmc_sharpen_choose(&orig, &soft, &s), SCMC_OK);
+    ck_assert_int_gt(s, 0);
+    ck_assert_int_eq(scmc_image_copy(&sharp, &soft), SCMC_OK);
+    ck_assert_int_eq(scmc_sharpen_apply(&sharp, s), SCMC_OK);
+    ck_assert_double_lt(scmc_mse(&orig, &sharp), scmc_mse(&orig, &soft));
+    scmc_image_free(&sharp);
+    ScmcImage shade;
+    shading(&shade, 48, 40, 5.0, 7.0);
+    ck_assert_int_eq(scmc_sharpen_choose(&shade, &shade, &s), SCMC_OK);
+    ck_assert_int_eq(scmc_image_copy(&sharp, &shade), SCMC_OK);
+    ck_assert_int_eq(scmc_sharpen_apply(&sharp, s), SCMC_OK);
+    expect_same_image(&sharp, &shade);
+    scmc_image_free(&sharp);
+    scmc_image_free(&shade);
+    scmc_image_free(&orig);
+    scmc_image_free(&soft);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("structure");
@@ -707,6 +796,8 @@ static Suite *suite(void)
     tcase_add_test(tc, wavelet_inverse_matches_forward);
     tcase_add_test(tc, correction_rate_follows_the_step);
     tcase_add_test(tc, damaged_corrections_are_refused);
+    tcase_add_test(tc, sharpening_steepens_a_ramp);
+    tcase_add_test(tc, sharpening_choice_costs_no_psnr);
     suite_add_tcase(s, tc);
     return s;
 }
