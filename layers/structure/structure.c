@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
 #include "scmc/scmc.h"
 #include "correction.h"
 #include "sketch.h"
@@ -258,17 +259,6 @@ static int16_t quantize(double v, int qstep)
     return (int16_t)(q < -qmax ? -qmax : q > qmax ? qmax : q);
 }
 
-static double image_sse(const ScmcImage *a, const ScmcImage *b)
-{
-    double s = 0;
-    const size_t n = (size_t)a->width * a->height * 3;
-    for (size_t i = 0; i < n; i++) {
-        const int d = a->rgb[i] - b->rgb[i];
-        s += d * d;
-    }
-    return s;
-}
-
 /* Sample values: the mean correction over each sample's region, then refine_passes rounds of
  * moving each value by the mean error the rebuild leaves in its region (the diffusion spreads
  * a value smoothly, so a point value is not the best value for its neighbourhood). The round
@@ -307,7 +297,7 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
         }
     }
     /* all-zero corrections rebuild base0 itself: the floor the fitted values must beat */
-    double best_sse = image_sse(img, base0);
+    double best_mse = scmc_mse(img, base0);
     for (int k = 0; k < ns; k++)
         memset(&best[k * 3], 0, sizeof(st->samples[k].q));
     if (best_field) /* the field of all-zero corrections */
@@ -319,10 +309,10 @@ static int fit_values(ScmcStructure *st, const ScmcStructureParams *p, const Scm
             r = scmc_structure_apply(st, field, base0, &rebuilt);
         if (r)
             goto done;
-        const double sse = image_sse(img, &rebuilt);
+        const double mse = scmc_mse(img, &rebuilt);
         scmc_image_free(&rebuilt);
-        if (sse < best_sse) {
-            best_sse = sse;
+        if (mse < best_mse) {
+            best_mse = mse;
             for (int k = 0; k < ns; k++)
                 memcpy(&best[k * 3], st->samples[k].q, sizeof(st->samples[k].q));
             if (best_field)
