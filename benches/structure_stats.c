@@ -1,9 +1,10 @@
 /* What the structure layer spends and buys, image by image: sketch size against the same sketch
  * as a 1-bit PNG (libpng, level 9), sample count, bytes of both sub-layers and of the wavelet
  * correction alone, and the quality of base0 (semantic), of the sketch-level image (sub-layer 0:
- * psnrS) and of base1 (both sub-layers). Parameters default to a detail level and can be
+ * psnrS) and of the structure level as a decoder shows it (both sub-layers and the display
+ * sharpening: psnr1). Parameters default to a detail level and can be
  * overridden one by one, which is how the levels were tuned. --base1-dir writes, per image,
- * STEM.png (base1), STEM-sketch.png (sketch level) and STEM.bytes (semantic, sub-layer 0 and
+ * STEM.png (that structure level), STEM-sketch.png (sketch level) and STEM.bytes (semantic, sub-layer 0 and
  * sub-layer 1 payload bytes).
  *   structure_stats [--detail N] [--scale S] [--lattice L] [--side D] [--q Q] [--cq Q] [--density F]
  *                   [--min-fragment N] [--refine N] [--split MSE] [--wstep S] [--wcstep S]
@@ -18,6 +19,7 @@
 #include "image/image.h"
 #include "layers/semantic/semantic.h"
 #include "layers/structure/correction.h"
+#include "layers/structure/sharpen.h"
 #include "layers/structure/sketch.h"
 #include "layers/structure/structure.h"
 #include "metrics/metrics.h"
@@ -178,7 +180,7 @@ int main(int argc, char **argv)
             scmc_structure_rebuild(st, &base0, &sketch_level) ||
             scmc_correction_encode(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, &wav, &wav_size) ||
             scmc_correction_parse(wav, wav_size, img.width, img.height, &corr) ||
-            scmc_correction_apply(corr, &sketch_level, &base1)) {
+            scmc_correction_apply(corr, &sketch_level, &base1) || scmc_sharpen_apply(&base1, corr->sharpen)) {
             fprintf(stderr, "structure_stats: coding %s failed\n", a);
             return 1;
         }

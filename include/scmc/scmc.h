@@ -89,7 +89,10 @@ typedef struct ScmcEncoderSettings {
 typedef struct ScmcDecoderSettings {
     int threads;         /* 1..256, default 1 */
     int backend;         /* ScmcBackend, default SCMC_BACKEND_AUTO */
-    uint8_t reserved[64];
+    int raw_layers;      /* 1: show each reconstruction as the next layer refines it, without the
+                          * layers' display filters (the structure layer's edge sharpening);
+                          * default 0 */
+    uint8_t reserved[60];
 } ScmcDecoderSettings;
 
 typedef struct ScmcEncoder ScmcEncoder;

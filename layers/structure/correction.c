@@ -297,10 +297,7 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
     }
     free(plane);
     free(tmp);
-    r = scmc_sharpen_apply(out, c->sharpen);
-    if (r)
-        scmc_image_free(out);
-    return r;
+    return SCMC_OK;
 }
 
 /* Isolated ones: a coefficient quantized to +-1 with no non-zero neighbour among the 8 of its band
@@ -386,7 +383,7 @@ int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step
         if (r)
             goto done;
     }
-    /* The sharpening works on what the decoder has before it: base plus the coded correction. */
+    /* The display sharpening works on what the decoder has: base plus the coded correction. */
     int sharpen;
     r = scmc_sharpen_choose(img, &trial, &sharpen);
     scmc_image_free(&trial);

@@ -15,7 +15,7 @@
 typedef struct ScmcCorrection {
     int width, height;
     int step[3];   /* Y, Co, Cg */
-    int sharpen;   /* edge sharpening strength after the correction, 0..SCMC_SHARPEN_MAX (sharpen.h) */
+    int sharpen;   /* edge sharpening strength for display, 0..SCMC_SHARPEN_MAX (sharpen.h) */
     int32_t *q;    /* 3 planes of width * height quantized coefficients, Mallat layout */
 } ScmcCorrection;
 
@@ -25,8 +25,8 @@ int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step
                            uint8_t **payload, size_t *size);
 /* SCMC_ERR_CORRUPT when the payload is invalid. */
 int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int height, ScmcCorrection **out);
-/* out = base + the correction, then sharpened (out is allocated). Integer-only: identical on every
- * machine. */
+/* out = base + the correction (out is allocated): base1, what the signal layer refines; the
+ * sharpening is for display only (structure_layer.c). Integer-only: identical on every machine. */
 int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcImage *out);
 void scmc_correction_free(ScmcCorrection *c);
 #endif

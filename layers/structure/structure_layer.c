@@ -1,9 +1,11 @@
 /* The structure layer as the library sees it (src/lib/layer.h): sub-layer 0 is the sketch with
- * its samples, sub-layer 1 the wavelet correction of the image sub-layer 0 rebuilds. */
+ * its samples, sub-layer 1 the wavelet correction of the image sub-layer 0 rebuilds, with the
+ * strength of the edge sharpening applied when the structure level is shown. */
 #include <stdlib.h>
 
 #include "correction.h"
 #include "lib/layer.h"
+#include "sharpen.h"
 #include "structure.h"
 
 typedef struct StructureState {
@@ -89,6 +91,15 @@ static int render(void *state, const ScmcImage *base, ScmcImage *out)
     return r;
 }
 
+/* The edge sharpening the encoder chose (bitstream-spec/structure.md, "Edge sharpening"): for
+ * display only. Whole streams measured it in the loop, the signal layer refining the sharpened
+ * image: +1.5 % BD-rate, the sharpened ramps being harder to code than the soft ones. */
+static int present(void *state, ScmcImage *img)
+{
+    const StructureState *st = state;
+    return st->correction ? scmc_sharpen_apply(img, st->correction->sharpen) : SCMC_OK;
+}
+
 static void dec_close(void *state)
 {
     StructureState *st = state;
@@ -104,5 +115,6 @@ const ScmcLayerOps scmc_structure_layer = {
     .dec_open = dec_open,
     .dec_sublayer = dec_sublayer,
     .render = render,
+    .present = present,
     .dec_close = dec_close,
 };

@@ -50,7 +50,7 @@ int cli_decode(int argc, char **argv)
         { "output", required_argument, 0, 'o' }, { "up-to", required_argument, 0, 'U' },
         { "steps", required_argument, 0, 'S' }, { "progressive", required_argument, 0, 'P' },
         { "strict", no_argument, 0, 'X' }, { "threads", required_argument, 0, 'T' },
-        { "backend", required_argument, 0, 'K' },
+        { "backend", required_argument, 0, 'K' }, { "raw-layers", no_argument, 0, 'R' },
         { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 },
     };
     ScmcDecoderSettings s;
@@ -75,6 +75,7 @@ int cli_decode(int argc, char **argv)
         case 'X': strict = 1; break;
         case 'T': if (cli_parse_int("--threads", optarg, 1, 256, &v)) return EXIT_USAGE; s.threads = (int)v; break;
         case 'K': if ((s.backend = cli_parse_backend(optarg)) < 0) return EXIT_USAGE; break;
+        case 'R': s.raw_layers = 1; break;
         case 'q': prog.quiet = 1; break;
         case 'v': verbose = 1; break;
         default: return cli_usage_error("decode");

@@ -37,6 +37,8 @@ static const char usage_text[] =
     "      --strict                exit 2 when the stream is truncated or damaged (default: warn)\n"
     "      --threads N             worker threads, 1..256 (default 1)\n"
     "      --backend B             auto, c, blas or torch (default auto)\n"
+    "      --raw-layers            show each reconstruction as the next layer refines it, without\n"
+    "                              display filters (the structure level's edge sharpening)\n"
     "      -q, --quiet / -v, --verbose\n"
     "  truncate IN.scmc -o OUT.scmc (--bytes N | --bpp X | --up-to LAYER | --steps K)\n"
     "                              keep the longest prefix of whole sub-layers that fits\n"

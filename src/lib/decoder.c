@@ -10,6 +10,15 @@ struct ScmcDecoder {
     ScmcRunConfig run;
 };
 
+/* *shown = a copy of img through the layer's display filter (src/lib/layer.h). */
+static int display_copy(const ScmcLayerOps *ops, void *st, const ScmcImage *img, ScmcImage *shown)
+{
+    int r = scmc_image_copy(shown, img);
+    if (!r && (r = ops->present(st, shown)) != SCMC_OK)
+        scmc_image_free(shown);
+    return r;
+}
+
 void scmc_decoder_default_settings(ScmcDecoderSettings *s)
 {
     memset(s, 0, sizeof(*s));
@@ -19,7 +28,7 @@ void scmc_decoder_default_settings(ScmcDecoderSettings *s)
 int scmc_decoder_open(ScmcDecoder **out, const ScmcDecoderSettings *s)
 {
     *out = NULL;
-    if (!s || s->threads < 1 || s->threads > 256)
+    if (!s || s->threads < 1 || s->threads > 256 || (s->raw_layers != 0 && s->raw_layers != 1))
         return SCMC_ERR_INVALID_ARG;
     for (size_t i = 0; i < sizeof(s->reserved); i++)
         if (s->reserved[i])
@@ -75,6 +84,8 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
     scmc_image_fill(&base, SCMC_BASE_GREY, SCMC_BASE_GREY, SCMC_BASE_GREY);
     ScmcStopReason stop = SCMC_STOP_COMPLETE;
     int steps = 0, stop_err = SCMC_OK, fatal = SCMC_OK;
+    /* display: base through the display filter of the layer that painted it (none: base itself) */
+    ScmcImage display = { 0, 0, NULL };
     for (int l = 0; l < c->num_layers && stop == SCMC_STOP_COMPLETE && !fatal; l++) {
         const ScmcLayerEntry *e = &c->layers[l];
         const ScmcLayerOps *ops = scmc_layer_ops((int)e->type);
@@ -107,8 +118,15 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
                     if ((fatal = ops->render(st, &base, &shown)) != SCMC_OK)
                         break;
                     painted = 1;
-                    const ScmcRefinement ref = { steps, (ScmcLayerType)e->type, s, shown.width, shown.height, shown.rgb };
-                    if (cb(opaque, &ref))
+                    ScmcImage filtered = { 0, 0, NULL };
+                    if (ops->present && !dec->s.raw_layers &&
+                        (fatal = display_copy(ops, st, &shown, &filtered)) != SCMC_OK)
+                        break;
+                    const ScmcImage *view = filtered.rgb ? &filtered : &shown;
+                    const ScmcRefinement ref = { steps, (ScmcLayerType)e->type, s, view->width, view->height, view->rgb };
+                    const int stop_now = cb(opaque, &ref);
+                    scmc_image_free(&filtered);
+                    if (stop_now)
                         stop = SCMC_STOP_REQUESTED;
                 }
             }
@@ -125,7 +143,10 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
             fatal = ops->render(st, &base, &shown);
         if (parsed && !fatal) {
             scmc_image_free(&base);
+            scmc_image_free(&display);
             base = shown;
+            if (ops->present && !dec->s.raw_layers)
+                fatal = display_copy(ops, st, &base, &display);
         } else {
             scmc_image_free(&shown);
         }
@@ -135,9 +156,14 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
     if (fatal) {
         free(c);
         scmc_image_free(&base);
+        scmc_image_free(&display);
         return fatal;
     }
     free(c);
+    if (display.rgb) { /* the output is what the last layer shows */
+        scmc_image_free(&base);
+        base = display;
+    }
     if (steps == 0) {
         scmc_image_free(&base);
         return stop_err ? (stop_err == SCMC_ERR_NOMEM ? SCMC_ERR_NOMEM : stop_err == SCMC_ERR_TRUNCATED ? SCMC_ERR_TRUNCATED : SCMC_ERR_CORRUPT)

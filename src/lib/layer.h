@@ -39,6 +39,11 @@ typedef struct ScmcLayerOps {
     int (*dec_open)(void **state, int width, int height, const ScmcRunConfig *run);
     int (*dec_sublayer)(void *state, int index, const uint8_t *data, size_t size);
     int (*render)(void *state, const ScmcImage *base, ScmcImage *out);
+    /* Optional display filter: applied in place to a copy of render's output when that is what the
+     * decoder shows (a refinement handed to the callback, or the output of a stream that ends in
+     * this layer). The next layer refines the unfiltered reconstruction, so a filter that suits
+     * the eye but not the next layer's model costs that layer nothing. */
+    int (*present)(void *state, ScmcImage *img);
     void (*dec_close)(void *state);
 } ScmcLayerOps;
 

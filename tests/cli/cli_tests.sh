@@ -39,7 +39,7 @@ PY
 expect 0 "version" -- "$SCMC" --version
 has "$T/out" "bitstream format"
 expect 0 "help" -- "$SCMC" --help
-for opt in --quality --layers --caption --semantic-detail --structure-detail --threads --up-to --steps --progressive --strict --bytes --bpp --json; do
+for opt in --quality --layers --caption --semantic-detail --structure-detail --threads --up-to --steps --progressive --strict --raw-layers --bytes --bpp --json; do
     has "$T/out" -- "$opt"
 done
 expect 1 "no command" -- "$SCMC"
@@ -75,6 +75,9 @@ expect 0 "decode progressive ppm" -- "$SCMC" decode "$T/a.scmc" --progressive "$
 n=$(ls "$T"/pstep-*.ppm 2>/dev/null | wc -l)
 if [ "$n" -ge 2 ] && [ ! -e "$T/pstep.ppm-1.png" ] && head -c 2 "$T/pstep-1.ppm" | grep -q P6 &&
     cmp -s "$T/pstep-$n.ppm" "$T/full.ppm"; then ok; else bad "progressive ppm steps ($n files)"; fi
+# display filters touch only what is shown: the last layer of this stream has none
+expect 0 "decode raw layers" -- "$SCMC" decode "$T/a.scmc" -o "$T/raw.ppm" --raw-layers -q
+if cmp -s "$T/raw.ppm" "$T/full.ppm"; then ok; else bad "--raw-layers changed a whole stream's output"; fi
 expect 0 "decode webp" -- "$SCMC" decode "$T/a.scmc" -o "$T/a.webp" --up-to semantic -q
 if [ -s "$T/a.webp" ] && [ ! -s "$T/err" ]; then ok; else bad "quiet webp decode"; fi
 expect 0 "decode ppm steps" -- "$SCMC" decode "$T/a.scmc" -o "$T/a.ppm" --steps 1

@@ -229,6 +229,82 @@ START_TEST(truncate_api)
 }
 END_TEST
 
+/* Squares of 12 pixels in six colours: edges everywhere, which the structure level's coarse
+ * wavelet correction leaves soft. */
+static uint8_t *make_squares(int w, int h)
+{
+    static const uint8_t pal[6][3] = { { 200, 40, 40 }, { 30, 160, 60 }, { 240, 220, 90 },
+                                       { 20, 30, 120 }, { 230, 230, 230 }, { 60, 50, 40 } };
+    uint8_t *rgb = malloc((size_t)w * h * 3);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            memcpy(rgb + ((size_t)y * w + x) * 3, pal[(x / 12 + 2 * (y / 12)) % 6], 3);
+    return rgb;
+}
+
+static double sse(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)(a[i] - b[i]) * (a[i] - b[i]);
+    return s;
+}
+
+static void decode_with(const uint8_t *buf, size_t size, int raw, ScmcDecodeResult *res)
+{
+    ScmcDecoderSettings ds;
+    ScmcDecoder *d;
+    scmc_decoder_default_settings(&ds);
+    ds.raw_layers = raw;
+    ck_assert_int_eq(scmc_decoder_open(&d, &ds), SCMC_OK);
+    ck_assert_int_eq(scmc_decode(d, buf, size, 0, NULL, NULL, res), SCMC_OK);
+    scmc_decoder_close(&d);
+}
+
+/* The structure level is shown through its edge sharpening, which is no further from the image
+ * than the raw reconstruction; the signal layer refines the raw one, so a whole stream decodes
+ * the same either way. raw_layers is 0 or 1. */
+START_TEST(display_filter_is_for_display)
+{
+    const int w = 96, h = 72;
+    const size_t n = (size_t)w * h * 3;
+    uint8_t *rgb = make_squares(w, h);
+    ScmcDecoderSettings ds;
+    ScmcDecoder *d;
+    scmc_decoder_default_settings(&ds);
+    ds.raw_layers = 2;
+    ck_assert_int_eq(scmc_decoder_open(&d, &ds), SCMC_ERR_INVALID_ARG);
+    for (int with_signal = 0; with_signal < 2; with_signal++) {
+        ScmcEncoderSettings s;
+        scmc_encoder_default_settings(&s);
+        if (with_signal && !(s.layers & SCMC_LAYERS_SIGNAL))
+            continue;
+        s.layers = SCMC_LAYERS_SEMANTIC | SCMC_LAYERS_STRUCTURE | (with_signal ? SCMC_LAYERS_SIGNAL : 0);
+        s.quality = 1;
+        ScmcEncoder *e;
+        ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_OK);
+        uint8_t *buf;
+        size_t size;
+        ck_assert_int_eq(scmc_encode(e, rgb, w, h, (size_t)w * 3, &buf, &size), SCMC_OK);
+        scmc_encoder_close(&e);
+        ScmcDecodeResult shown, raw;
+        decode_with(buf, size, 0, &shown);
+        decode_with(buf, size, 1, &raw);
+        ck_assert_int_eq(shown.steps, raw.steps);
+        if (with_signal) {
+            ck_assert_mem_eq(shown.rgb, raw.rgb, n);
+        } else {
+            ck_assert_int_ne(memcmp(shown.rgb, raw.rgb, n), 0); /* this picture is sharpened */
+            ck_assert_double_le(sse(rgb, shown.rgb, n), sse(rgb, raw.rgb, n));
+        }
+        scmc_free(shown.rgb);
+        scmc_free(raw.rgb);
+        free(buf);
+    }
+    free(rgb);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
@@ -239,6 +315,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, every_byte_prefix);
     tcase_add_test(tc, damage_and_models);
     tcase_add_test(tc, truncate_api);
+    tcase_add_test(tc, display_filter_is_for_display);
     suite_add_tcase(s, tc);
     return s;
 }

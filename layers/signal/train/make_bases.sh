@@ -1,5 +1,6 @@
 #!/bin/bash
-# Writes base1 (what the decoder has before the signal layer: semantic + structure) for every
+# Writes base1 (what the signal layer refines: semantic + structure, without the structure
+# level's display sharpening, hence `decode --raw-layers`) for every
 # image of a folder (.jpg or .png; default: the training images), for `train.py --base-dir`, with
 # the semantic + structure stream beside it (`eval_kodak.py` counts its bytes). Resumable:
 # images already done are skipped.
@@ -15,7 +16,7 @@ for f in "$train"/*.jpg "$train"/*.png; do
     [ -f "$out/$s.png" ] && [ -f "$out/$s.scmc" ] && continue
     /usr/bin/python3 -c "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2])" "$f" "$tmp/$s.ppm"
     "$scmc" encode "$tmp/$s.ppm" -o "$tmp/$s.scmc" --layers semantic,structure -q
-    "$scmc" decode "$tmp/$s.scmc" -o "$tmp/$s.png" -q
+    "$scmc" decode "$tmp/$s.scmc" -o "$tmp/$s.png" --raw-layers -q
     mv "$tmp/$s.scmc" "$out/$s.scmc"
     mv "$tmp/$s.png" "$out/$s.png"
     rm -f "$tmp/$s.ppm"
