@@ -1,4 +1,5 @@
-/* Edge sharpening of base1 (sharpen.h; bitstream-spec/structure.md, "Edge sharpening"). */
+/* Edge sharpening of the structure level as shown (sharpen.h; bitstream-spec/structure.md, "Edge
+ * sharpening (display)"). */
 #include "sharpen.h"
 
 #include <stdlib.h>

@@ -1,5 +1,6 @@
-/* The structure layer's edge sharpening (bitstream-spec/structure.md, "Edge sharpening"): a
- * one-step shock filter on base1. At a bit rate where the wavelet correction keeps only the
+/* The structure layer's edge sharpening (bitstream-spec/structure.md, "Edge sharpening (display)"):
+ * a one-step shock filter on base1 when the structure level is shown (the signal layer refines
+ * base1 unsharpened). At a bit rate where the wavelet correction keeps only the
  * coarse bands, every edge of base1 is a ramp a few pixels wide; the filter moves each pixel part
  * of the way towards the colour of the darkest or brightest pixel of its 5x5 neighbourhood, on the
  * side of the ramp the smoothed luma Laplacian says it lies, which steepens the ramp without
