@@ -94,6 +94,7 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
         void *st = NULL;
         int parsed = 0, painted = 0; /* painted: `shown` holds the state after the last parse */
         ScmcImage shown = { 0, 0, NULL };
+        ScmcImage filtered = { 0, 0, NULL }; /* `shown` through the display filter, when painted */
         for (int s = 0; s < e->num_sublayers; s++) {
             if (max_steps > 0 && steps >= max_steps) {
                 stop = SCMC_STOP_REQUESTED;
@@ -115,18 +116,16 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
                 painted = 0;
                 if (cb) {
                     scmc_image_free(&shown);
+                    scmc_image_free(&filtered);
                     if ((fatal = ops->render(st, &base, &shown)) != SCMC_OK)
                         break;
                     painted = 1;
-                    ScmcImage filtered = { 0, 0, NULL };
                     if (ops->present && !dec->s.raw_layers &&
                         (fatal = display_copy(ops, st, &shown, &filtered)) != SCMC_OK)
                         break;
                     const ScmcImage *view = filtered.rgb ? &filtered : &shown;
                     const ScmcRefinement ref = { steps, (ScmcLayerType)e->type, s, view->width, view->height, view->rgb };
-                    const int stop_now = cb(opaque, &ref);
-                    scmc_image_free(&filtered);
-                    if (stop_now)
+                    if (cb(opaque, &ref))
                         stop = SCMC_STOP_REQUESTED;
                 }
             }
@@ -145,11 +144,16 @@ int scmc_decode(ScmcDecoder *dec, const uint8_t *data, size_t size, int max_step
             scmc_image_free(&base);
             scmc_image_free(&display);
             base = shown;
-            if (ops->present && !dec->s.raw_layers)
+            if (painted && filtered.rgb) { /* the callback's view is already the filtered state */
+                display = filtered;
+                filtered = (ScmcImage){ 0, 0, NULL };
+            } else if (ops->present && !dec->s.raw_layers) {
                 fatal = display_copy(ops, st, &base, &display);
+            }
         } else {
             scmc_image_free(&shown);
         }
+        scmc_image_free(&filtered);
         if (st)
             ops->dec_close(st);
     }

@@ -250,6 +250,19 @@ static double sse(const uint8_t *a, const uint8_t *b, size_t n)
     return s;
 }
 
+/* Keeps a copy of the last refinement a progressive decode showed. */
+static int keep_last(void *opaque, const ScmcRefinement *r)
+{
+    uint8_t **last = opaque;
+    const size_t n = (size_t)r->width * r->height * 3;
+    free(*last);
+    *last = malloc(n);
+    ck_assert_ptr_nonnull(*last);
+    memcpy(*last, r->rgb, n);
+    return 0;
+}
+
+/* Decodes with raw_layers = raw; also progressively, which must end on the same picture. */
 static void decode_with(const uint8_t *buf, size_t size, int raw, ScmcDecodeResult *res)
 {
     ScmcDecoderSettings ds;
@@ -258,12 +271,23 @@ static void decode_with(const uint8_t *buf, size_t size, int raw, ScmcDecodeResu
     ds.raw_layers = raw;
     ck_assert_int_eq(scmc_decoder_open(&d, &ds), SCMC_OK);
     ck_assert_int_eq(scmc_decode(d, buf, size, 0, NULL, NULL, res), SCMC_OK);
+    uint8_t *last = NULL;
+    ScmcDecodeResult prog;
+    ck_assert_int_eq(scmc_decode(d, buf, size, 0, keep_last, &last, &prog), SCMC_OK);
+    const size_t n = (size_t)res->width * res->height * 3;
+    ck_assert_int_eq(prog.steps, res->steps);
+    ck_assert_mem_eq(prog.rgb, res->rgb, n);
+    ck_assert_ptr_nonnull(last);
+    ck_assert_mem_eq(last, res->rgb, n);
+    free(last);
+    scmc_free(prog.rgb);
     scmc_decoder_close(&d);
 }
 
 /* The structure level is shown through its edge sharpening, which is no further from the image
  * than the raw reconstruction; the signal layer refines the raw one, so a whole stream decodes
- * the same either way. raw_layers is 0 or 1. */
+ * the same either way; a progressive decode ends on the picture a plain one returns. raw_layers
+ * is 0 or 1. */
 START_TEST(display_filter_is_for_display)
 {
     const int w = 96, h = 72;
