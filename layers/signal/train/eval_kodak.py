@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Rate-distortion of a signal-model checkpoint on Kodak, in Python, to follow training.
 
-  /usr/bin/python3 layers/signal/train/eval_kodak.py CKPT [CKPT2] --base-dir DIR [--images N]
+  /usr/bin/python3 layers/signal/train/eval_kodak.py CKPT [CKPT2] --base-dir DIR [--images N | --only kodim03,kodim23]
 
 base1 of each Kodak image is read from DIR/kodimNN.png and the bytes of its semantic + structure
 stream from DIR/kodimNN.scmc (write both with `bash layers/signal/train/make_bases.sh
@@ -9,7 +9,8 @@ build-notorch/scmc DIR ../shared/data/kodak`). For every quality the latents are
 nearest integer (no rate-distortion rounding, unlike the C encoder) and their rate is the model's
 own likelihood (continuous scales, not the 64-entry table), so the figures are close to, not the
 same as, what `scmc` measures; they are for comparing checkpoints quickly. With two checkpoints
-it prints the BD-rate of the second against the first (whole-stream rate, PSNR over RGB).
+it prints the BD-rate of the second against the first (whole-stream rate, PSNR over RGB): of the
+mean curves, and per image.
 """
 import argparse
 import glob
@@ -54,17 +55,17 @@ def code(model, img, base, q):
 
 
 def curve(model, images):
-    points = []
+    """Returns the mean curve and each image's: lists of (bpp, PSNR) per quality."""
+    per_image = [[] for _ in images]
     for q in range(NUM_QUALITIES):
-        bpp, psnr = [], []
-        for img, base, base_bytes in images:
+        for i, (img, base, base_bytes) in enumerate(images):
             bits, rec = code(model, img, base, q)
             npix = img.shape[0] * img.shape[1]
-            bpp.append((bits + 8 * base_bytes) / npix)
             mse = np.mean((rec.astype(np.float64) - img) ** 2)
-            psnr.append(10 * math.log10(255.0 ** 2 / mse))
-        points.append((float(np.mean(bpp)), float(np.mean(psnr))))
-    return points
+            per_image[i].append(((bits + 8 * base_bytes) / npix, 10 * math.log10(255.0 ** 2 / mse)))
+    mean = [(float(np.mean([c[q][0] for c in per_image])), float(np.mean([c[q][1] for c in per_image])))
+            for q in range(NUM_QUALITIES)]
+    return mean, per_image
 
 
 def main():
@@ -73,12 +74,18 @@ def main():
     ap.add_argument("--base-dir", required=True)
     ap.add_argument("--kodak", default=DEFAULT_KODAK)
     ap.add_argument("--images", type=int, default=24, help="the first N images")
+    ap.add_argument("--only", default=None, help="these images (comma-separated stems) instead of the first N")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     if len(args.ckpt) > 2:
         sys.exit("eval_kodak.py: one or two checkpoints")
     torch.set_num_threads(args.threads)
     files = sorted(glob.glob(os.path.join(args.kodak, "*.png")))[: args.images]
+    if args.only:
+        files = [os.path.join(args.kodak, stem + ".png") for stem in args.only.split(",")]
+        for f in files:
+            if not os.path.exists(f):
+                sys.exit(f"eval_kodak.py: {f} missing")
     if not files:
         sys.exit(f"eval_kodak.py: no images in {args.kodak}")
     images = []
@@ -90,17 +97,21 @@ def main():
         img = np.asarray(Image.open(f).convert("RGB"), dtype=np.float64)
         base = np.asarray(Image.open(base_png).convert("RGB"), dtype=np.float32)
         images.append((img, base, os.path.getsize(base_stream)))
-    curves = []
+    curves, per_image = [], []
     for ckpt in args.ckpt:
         model, step = load(ckpt)
-        pts = curve(model, images)
+        pts, each = curve(model, images)
         curves.append(pts)
+        per_image.append(each)
         print(f"{ckpt}: step {step}, M {model.M}, {model.groups} groups, {len(images)} images")
         for q, (bpp, psnr) in enumerate(pts):
             print(f"  q{q + 1}  {bpp:.4f} bpp  {psnr:.2f} dB")
     if len(curves) == 2:
         bd = bd_rate(curves[0], curves[1])
         print("BD-rate of the second against the first: " + ("no overlap" if bd is None else f"{bd:+.1f} %"))
+        for f, a, b in zip(files, per_image[0], per_image[1]):
+            bd = bd_rate(a, b)
+            print(f"  {os.path.basename(f)}: " + ("no overlap" if bd is None else f"{bd:+.2f} %"))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 
   /usr/bin/python3 layers/signal/train/train.py --ckpt CKPT [--steps N] [--hours H]
         [--data DIR] [--base-dir DIR [--flat-share F]] [--N 64 --M 96 --groups 6] [--lr 2e-4] [--threads 2]
-        [--balance P]
+        [--balance P] [--extra DATA_DIR:BASE_DIR ...]
 
 The input is the residual img - base1 in [-1, 1]. Without --base-dir base1 is the flat mid-grey
 image (what `scmc encode --layers signal` uses); with it, base1 for train/foo.jpg is read from
@@ -14,6 +14,8 @@ whole pictures well (`--layers signal`).
 A checkpoint (model, optimizer, step, log) is written every --save-every seconds, at the end and on
 SIGTERM or SIGINT (after the step in hand); rerunning with the same --ckpt resumes. The log of (step, loss, bpp, psnr) is kept in the
 checkpoint and printed; `export.py` turns a checkpoint into the weight file C reads.
+--extra adds a further set of images with their base1 (e.g. the enlarged copies of
+make_upscaled.py); crops are drawn uniformly over all images of all sets.
 """
 import argparse
 import glob
@@ -83,8 +85,11 @@ def main():
     ap.add_argument("--N", type=int, default=64)
     ap.add_argument("--M", type=int, default=96)
     ap.add_argument("--groups", type=int, default=6)
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--crop", type=int, default=128)
+    # 2 x 256^2 rather than 8 x 128^2 (the same pixels per step): on a 128 crop the hyper-latent z
+    # is 2 x 2, every position of it at the border, so h_a / h_s never see the inside of a picture
+    # (docs/signal.md, "Crop size")
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--crop", type=int, default=256)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=float, default=600.0, help="seconds between checkpoints")
@@ -96,7 +101,14 @@ def main():
                     help="weight each sample's loss by (mean / running mean loss of its quality)^P: with P = 1 "
                          "every quality pulls the shared weights about equally, with 0 (default) the top "
                          "qualities dominate (their loss is about 10 times the lowest one's)")
+    ap.add_argument("--extra", action="append", default=[], metavar="DATA_DIR:BASE_DIR",
+                    help="a further image set and its base1 folder (repeatable)")
     args = ap.parse_args()
+    extra = []
+    for e in args.extra:
+        if ":" not in e or not args.base_dir:
+            ap.error("--extra takes DATA_DIR:BASE_DIR, and needs --base-dir")
+        extra.append(e.split(":", 1))
 
     torch.set_num_threads(args.threads)
     rng = random.Random(args.seed)
@@ -120,6 +132,11 @@ def main():
         print(f"resumed {args.ckpt} at step {step}", flush=True)
 
     images = load_images(args.data, args.base_dir)
+    for data_dir, base_dir in extra:
+        images += load_images(data_dir, base_dir)
+    small = [i for i, (img, _) in enumerate(images) if min(img.shape[:2]) < args.crop]
+    if small:
+        sys.exit(f"train.py: {len(small)} images are smaller than --crop {args.crop}")
     print(f"{len(images)} images, config {cfg}, lr {args.lr}, batch {args.batch}x{args.crop}^2", flush=True)
     lambdas = torch.tensor(LAMBDAS)
     # running mean loss per quality (--balance); kept in the checkpoint
