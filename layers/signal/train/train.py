@@ -85,11 +85,11 @@ def main():
     ap.add_argument("--N", type=int, default=64)
     ap.add_argument("--M", type=int, default=96)
     ap.add_argument("--groups", type=int, default=6)
-    # 2 x 256^2 rather than 8 x 128^2 (the same pixels per step): on a 128 crop the hyper-latent z
-    # is 2 x 2, every position of it at the border, so h_a / h_s never see the inside of a picture
-    # (docs/signal.md, "Crop size")
+    # 2 x 320^2 (the largest square in a 481x321 BSDS photograph) rather than 8 x 128^2: on a 128
+    # crop the hyper-latent z is 2 x 2, every position of it at the border, so h_a / h_s never see
+    # the inside of a picture (docs/signal.md, "Smooth pictures and the crop size")
     ap.add_argument("--batch", type=int, default=2)
-    ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--crop", type=int, default=320)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save-every", type=float, default=600.0, help="seconds between checkpoints")
@@ -155,7 +155,7 @@ def main():
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.append(1))
     t0 = last_save = time.time()
-    acc = np.zeros(4)
+    acc = np.zeros(5)
     while step < args.steps and time.time() - t0 < args.hours * 3600 and not stop:
         x = batch(images, args.batch, args.crop, rng, args.flat_share)
         q = torch.randint(0, NUM_QUALITIES, (args.batch,))
@@ -186,12 +186,15 @@ def main():
         opt.step()
         step += 1
         full = keep == cfg["groups"]
-        psnr = (10 * torch.log10(1.0 / mse[full].clamp(min=1e-10))).mean().item() if full.any() else 0.0
-        acc += np.array([1, loss.item(), bpp.mean().item(), psnr])
+        # PSNR over the samples that kept every group; a batch without one (a quarter of them at
+        # batch 2) adds nothing to it
+        psnr = (10 * torch.log10(1.0 / mse[full].clamp(min=1e-10))).sum().item()
+        acc += np.array([1, loss.item(), bpp.mean().item(), psnr, full.sum().item()])
         if step % 50 == 0:
             n = acc[0]
-            log.append((step, acc[1] / n, acc[2] / n, acc[3] / n))
-            print(f"step {step} loss {acc[1] / n:.4f} bpp {acc[2] / n:.4f} psnr(full) {acc[3] / n:.2f} "
+            psnr_mean = acc[3] / max(acc[4], 1)
+            log.append((step, acc[1] / n, acc[2] / n, psnr_mean))
+            print(f"step {step} loss {acc[1] / n:.4f} bpp {acc[2] / n:.4f} psnr(full) {psnr_mean:.2f} "
                   f"t {time.time() - t0:.0f}s", flush=True)
             acc[:] = 0
         if time.time() - last_save > args.save_every:
