@@ -4,9 +4,10 @@
   /usr/bin/python3 layers/signal/train/make_upscaled.py OUT_DIR [--scale 1.6] [--data DIR]
 
 Why: the BSDS500 training photographs are 481x321 crops of scans, the Kodak photographs 768x512
-scans of about the same field of view, so Kodak carries about 1.6 times fewer details per pixel;
-the model trained on BSDS alone codes the smooth Kodak pictures worst (docs/signal.md, "Smooth
-pictures"). The enlarged copies add that scale to the training crops. They stay outside the
+scans of about the same field of view, so Kodak carries about 1.6 times fewer details per pixel.
+The enlarged copies add that scale to the training crops; measured, they help the smooth Kodak
+pictures a little (docs/signal.md, "Smooth pictures and the crop size": most of what those
+pictures lacked was the crop size) and allow crops larger than 320x320. They stay outside the
 project (derived from the shared data); write their base1 with make_bases.sh OUT_DIR2 OUT_DIR.
 """
 import argparse

@@ -134,9 +134,9 @@ def main():
     images = load_images(args.data, args.base_dir)
     for data_dir, base_dir in extra:
         images += load_images(data_dir, base_dir)
-    small = [i for i, (img, _) in enumerate(images) if min(img.shape[:2]) < args.crop]
+    small = sum(min(img.shape[:2]) < args.crop for img, _ in images)
     if small:
-        sys.exit(f"train.py: {len(small)} images are smaller than --crop {args.crop}")
+        sys.exit(f"train.py: {small} images are smaller than --crop {args.crop}")
     print(f"{len(images)} images, config {cfg}, lr {args.lr}, batch {args.batch}x{args.crop}^2", flush=True)
     lambdas = torch.tensor(LAMBDAS)
     # running mean loss per quality (--balance); kept in the checkpoint
