@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tempfile
 import threading
 import time
 
@@ -312,7 +311,23 @@ def summarize(rows, anchor):
                 continue
             bd[c] = {"psnr": bd_rate(ref, [(p["bpp"], p["psnr"]) for p in ps]),
                      "msssim": bd_rate(ref_ms, [(p["bpp"], p["msssim"]) for p in ps])}
-    return {"anchor": anchor, "curves": points, "bd_rate_percent": bd}
+    return {"anchor": anchor, "curves": points, "bd_rate_percent": bd,
+            "bd_rate_percent_per_image": per_image_bd(rows, anchor, list(bd))}
+
+
+def per_image_bd(rows, anchor, codecs):
+    """BD-rate (PSNR) of each codec against the anchor on each image alone: the mean curve hides
+    which pictures a codec wins and loses."""
+    curves = {}
+    for r in rows:
+        curves.setdefault((r["codec"], r["image"]), []).append((float(r["bpp"]), float(r["psnr"])))
+    out = {}
+    for c in codecs:
+        if c == anchor:
+            continue
+        out[c] = {img: bd_rate(curves[(anchor, img)], pts) for (codec, img), pts in sorted(curves.items())
+                  if codec == c and (anchor, img) in curves}
+    return out
 
 
 def plot(summary, out):
@@ -410,6 +425,15 @@ def markdown(summary, args, n_images, path, sheets):
              "| codec | PSNR | MS-SSIM |", "|---|---|---|"]
     for c, v in sorted(summary["bd_rate_percent"].items()):
         lines.append(f"| {NAMES.get(c, c)} | {_fmt(v['psnr'])}% | {_fmt(v['msssim'])}% |")
+    per_image = summary.get("bd_rate_percent_per_image", {})
+    codecs = sorted(per_image)
+    if codecs:
+        images = sorted({img for c in codecs for img in per_image[c]})
+        lines += ["", f"## BD-rate per image against {NAMES.get(summary['anchor'], summary['anchor'])} (PSNR)", "",
+                  "| image | " + " | ".join(NAMES.get(c, c) for c in codecs) + " |", "|---" * (len(codecs) + 1) + "|"]
+        for img in images:
+            cells = [_fmt(per_image[c].get(img)) + ("%" if per_image[c].get(img) is not None else "") for c in codecs]
+            lines.append(f"| {os.path.splitext(img)[0]} | " + " | ".join(cells) + " |")
     if sheets:
         lines += ["", "## Progressive decodes of the quality-8 stream", "",
                   "The original, then the picture after each sub-layer, with the stream bytes so far.", ""]
