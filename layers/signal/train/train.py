@@ -2,8 +2,8 @@
 """Train the signal-layer codec on random crops of ../shared/data/train (CPU, resumable).
 
   /usr/bin/python3 layers/signal/train/train.py --ckpt CKPT [--steps N] [--hours H]
-        [--data DIR] [--base-dir DIR [--flat-share F]] [--N 64 --M 96 --groups 6] [--lr 2e-4] [--threads 2]
-        [--balance P] [--extra DATA_DIR:BASE_DIR ...]
+        [--data DIR] [--base-dir DIR [--flat-share F]] [--N 64 --M 96 --groups 6] [--lr 2e-4]
+        [--balance P] [--extra DATA_DIR:BASE_DIR ...] [--procs 2] [--threads T]
 
 The input is the residual img - base1 in [-1, 1]. Without --base-dir base1 is the flat mid-grey
 image (what `scmc encode --layers signal` uses); with it, base1 for train/foo.jpg is read from
@@ -16,18 +16,23 @@ SIGTERM or SIGINT (after the step in hand); rerunning with the same --ckpt resum
 checkpoint and printed; `export.py` turns a checkpoint into the weight file C reads.
 --extra adds a further set of images with their base1 (e.g. the enlarged copies of
 make_upscaled.py); crops are drawn uniformly over all images of all sets.
+--procs P trains data-parallel: P processes (gloo on a local port), each drawing its own
+batch/P crops, their gradients averaged every step; the result is one model, as with one process
+and the whole batch.
 """
 import argparse
 import glob
 import math
 import os
-import signal
 import random
+import signal
+import socket
 import sys
 import time
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -91,7 +96,10 @@ def main():
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--crop", type=int, default=320)
     ap.add_argument("--lr", type=float, default=2e-4)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0, help="threads per process (default: 2 / --procs)")
+    ap.add_argument("--procs", type=int, default=1,
+                    help="data-parallel processes, each with its share of --batch, gradients averaged "
+                         "(2 processes of 1 thread train about 1.4 times faster than 1 of 2 threads here)")
     ap.add_argument("--save-every", type=float, default=600.0, help="seconds between checkpoints")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--flat-share", type=float, default=0.0, metavar="F",
@@ -104,19 +112,49 @@ def main():
     ap.add_argument("--extra", action="append", default=[], metavar="DATA_DIR:BASE_DIR",
                     help="a further image set and its base1 folder (repeatable)")
     args = ap.parse_args()
-    extra = []
     for e in args.extra:
         if ":" not in e or not args.base_dir:
             ap.error("--extra takes DATA_DIR:BASE_DIR, and needs --base-dir")
-        extra.append(e.split(":", 1))
+    if args.procs < 1 or args.batch % args.procs:
+        ap.error("--batch must be a multiple of --procs")
+    if args.threads <= 0:
+        args.threads = max(1, 2 // args.procs)
+    if args.procs == 1:
+        train(0, args, None)
+        return
+    # the workers meet on a free local port; the parent only waits, and passes SIGTERM / SIGINT on
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ctx = torch.multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=train, args=(rank, args, port)) for rank in range(args.procs)]
+    for w in workers:
+        w.start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _: [os.kill(w.pid, signum) for w in workers if w.is_alive()])
+    for w in workers:
+        w.join()
+    if any(w.exitcode for w in workers):
+        sys.exit(f"train.py: a worker failed (exit codes {[w.exitcode for w in workers]})")
 
+
+def train(rank, args, port):
+    """One training process; with --procs > 1, rank `rank` of them, meeting on `port`."""
+    world = args.procs
+    if world > 1:
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    lead = rank == 0  # prints and saves
+    extra = [e.split(":", 1) for e in args.extra]
+    per_proc = args.batch // world
     torch.set_num_threads(args.threads)
-    rng = random.Random(args.seed)
-    torch.manual_seed(args.seed)
+    seed = args.seed + 1000003 * rank  # each process draws its own crops
+    rng = random.Random(seed)
+    torch.manual_seed(args.seed)  # the same initial weights in every process
 
     state = torch.load(args.ckpt) if os.path.exists(args.ckpt) else None
     cfg = state["config"] if state else {"N": args.N, "M": args.M, "groups": args.groups}
     model = SignalCodec(**cfg)
+    torch.manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, log = 0, []
     resized = state.get("resized", []) if state else []  # (step, M before, M after[, "detail"]): latent_width.py, add_detail.py
@@ -127,9 +165,10 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = args.lr
         step, log = state["step"], state["log"]
-        rng.seed(args.seed + step)
-        torch.manual_seed(args.seed + step)
-        print(f"resumed {args.ckpt} at step {step}", flush=True)
+        rng.seed(seed + step)
+        torch.manual_seed(seed + step)
+        if lead:
+            print(f"resumed {args.ckpt} at step {step}", flush=True)
 
     images = load_images(args.data, args.base_dir)
     for data_dir, base_dir in extra:
@@ -137,13 +176,17 @@ def main():
     small = sum(min(img.shape[:2]) < args.crop for img, _ in images)
     if small:
         sys.exit(f"train.py: {small} images are smaller than --crop {args.crop}")
-    print(f"{len(images)} images, config {cfg}, lr {args.lr}, batch {args.batch}x{args.crop}^2", flush=True)
+    if lead:
+        print(f"{len(images)} images, config {cfg}, lr {args.lr}, batch {args.batch}x{args.crop}^2"
+              + (f" over {world} processes of {args.threads} thread(s)" if world > 1 else ""), flush=True)
     lambdas = torch.tensor(LAMBDAS)
     # running mean loss per quality (--balance); kept in the checkpoint
     quality_loss = state.get("quality_loss") if state else None
     quality_loss = torch.tensor(quality_loss) if quality_loss is not None else None
 
     def save():
+        if not lead:
+            return
         tmp = args.ckpt + ".tmp"
         torch.save({"config": cfg, "model": model.state_dict(), "optimizer": opt.state_dict(),
                     "step": step, "log": log, "resized": resized,
@@ -156,11 +199,13 @@ def main():
         signal.signal(sig, lambda *_: stop.append(1))
     t0 = last_save = time.time()
     acc = np.zeros(5)
-    while step < args.steps and time.time() - t0 < args.hours * 3600 and not stop:
-        x = batch(images, args.batch, args.crop, rng, args.flat_share)
-        q = torch.randint(0, NUM_QUALITIES, (args.batch,))
-        keep = torch.where(torch.rand(args.batch) < 0.5, torch.full((args.batch,), cfg["groups"]),
-                           torch.randint(0, cfg["groups"], (args.batch,)))
+    params = list(model.parameters())
+    done = step >= args.steps
+    while not done:
+        x = batch(images, per_proc, args.crop, rng, args.flat_share)
+        q = torch.randint(0, NUM_QUALITIES, (per_proc,))
+        keep = torch.where(torch.rand(per_proc) < 0.5, torch.full((per_proc,), cfg["groups"]),
+                           torch.randint(0, cfg["groups"], (per_proc,)))
         x_hat, y_lik, z_lik = model(x, q, keep)
         npix = x.shape[2] * x.shape[3]
         bits = -(torch.log2(y_lik).sum((1, 2, 3)) + torch.log2(z_lik).sum((1, 2, 3)))
@@ -182,26 +227,47 @@ def main():
             objective = (w * per_sample).mean()
         opt.zero_grad()
         objective.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        step += 1
         full = keep == cfg["groups"]
         # PSNR over the samples that kept every group; a batch without one (a quarter of them at
         # batch 2) adds nothing to it
         psnr = (10 * torch.log10(1.0 / mse[full].clamp(min=1e-10))).sum().item()
-        acc += np.array([1, loss.item(), bpp.mean().item(), psnr, full.sum().item()])
-        if step % 50 == 0:
+        stats = [loss.item(), bpp.mean().item(), psnr, full.sum().item()]
+        want_stop = float(bool(stop) or step + 1 >= args.steps or time.time() - t0 >= args.hours * 3600)
+        if world > 1:
+            # one message per step: every gradient, the statistics and whether any process must stop
+            # (a signal, the time limit), so that all of them take the same steps and stop together
+            for p in params:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+            flat = torch.cat([p.grad.reshape(-1) for p in params] + [torch.tensor(stats + [want_stop])])
+            dist.all_reduce(flat)
+            k = 0
+            for p in params:
+                p.grad.copy_(flat[k:k + p.numel()].view_as(p.grad) / world)
+                k += p.numel()
+            tail = flat[k:].tolist()
+            stats = [tail[0] / world, tail[1] / world, tail[2], tail[3]]
+            want_stop = tail[4]
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        done = want_stop > 0
+        acc += np.array([1] + stats)
+        if step % 50 == 0 and lead:
             n = acc[0]
             psnr_mean = acc[3] / max(acc[4], 1)
             log.append((step, acc[1] / n, acc[2] / n, psnr_mean))
             print(f"step {step} loss {acc[1] / n:.4f} bpp {acc[2] / n:.4f} psnr(full) {psnr_mean:.2f} "
                   f"t {time.time() - t0:.0f}s", flush=True)
             acc[:] = 0
+        elif step % 50 == 0:
+            acc[:] = 0
         if time.time() - last_save > args.save_every:
             save()
             last_save = time.time()
     save()
-    print(f"saved {args.ckpt} at step {step}", flush=True)
+    if lead:
+        print(f"saved {args.ckpt} at step {step}", flush=True)
 
 
 if __name__ == "__main__":
