@@ -167,6 +167,18 @@ class SignalCodec(nn.Module):
         return (-torch.log2(gaussian_likelihood(y_hat - mean, scale)).sum()
                 - torch.log2(self.density.likelihood(z_hat)).sum())
 
+    def hyper_rates(self, x, q):
+        """For training the hyperprior alone (train.py --hyper-only): y from the analysis transforms
+        without gradients, then the likelihoods of y (with additive noise, around the predicted
+        means) and of z, as in forward()."""
+        with torch.no_grad():
+            y = self.analysis(x) * self.gain[q][:, :, None, None]
+        z = self.h_a(y)
+        z_lik = self.density.likelihood(z + torch.empty_like(z).uniform_(-0.5, 0.5))
+        mean, scale = self.hyper_params(ste_round(z))
+        y_lik = gaussian_likelihood(y + torch.empty_like(y).uniform_(-0.5, 0.5) - mean, scale)
+        return y_lik, z_lik
+
     def forward(self, x, q, keep_groups=None):
         """x: residual in [-1, 1] (B,3,H,W); q: (B,) quality indices; keep_groups: (B,) ints in
         0..groups, the number of latent groups the decoder receives (None: all)."""

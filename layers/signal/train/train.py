@@ -60,17 +60,36 @@ def load_images(data_dir, base_dir):
     return out
 
 
+def crop_size(text):
+    """--crop: "320" (square) or "320x448" (height x width)."""
+    parts = text.lower().split("x")
+    if len(parts) > 2 or not all(p.isdigit() and int(p) >= 64 and int(p) % 64 == 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: a size or HxW, multiples of 64")
+    return int(parts[0]), int(parts[-1])
+
+
+def fits(img, crop):
+    """Whether a crop of size (height, width) fits img as it is or turned a quarter."""
+    h, w = img.shape[:2]
+    return (h >= crop[0] and w >= crop[1]) or (w >= crop[0] and h >= crop[1])
+
+
 def batch(images, size, crop, rng, flat_share=0.0):
-    """flat_share: the fraction of samples taken against the flat mid-grey base instead of base1,
-    i.e. whole pictures, as `--layers signal` codes them."""
-    xs = np.empty((size, 3, crop, crop), dtype=np.float32)
+    """crop: (height, width); a picture it fits only turned a quarter (a portrait one, for a
+    landscape crop) is transposed. flat_share: the fraction of samples taken against the flat
+    mid-grey base instead of base1, i.e. whole pictures, as `--layers signal` codes them."""
+    ch, cw = crop
+    xs = np.empty((size, 3, ch, cw), dtype=np.float32)
     for i in range(size):
         img, base = images[rng.randrange(len(images))]
+        if img.shape[0] < ch or img.shape[1] < cw:
+            img = img.transpose(1, 0, 2)
+            base = base.transpose(1, 0, 2) if base is not None else None
         h, w, _ = img.shape
-        y0, x0 = rng.randrange(h - crop + 1), rng.randrange(w - crop + 1)
-        a = img[y0:y0 + crop, x0:x0 + crop].astype(np.float32)
+        y0, x0 = rng.randrange(h - ch + 1), rng.randrange(w - cw + 1)
+        a = img[y0:y0 + ch, x0:x0 + cw].astype(np.float32)
         flat = base is None or (flat_share > 0 and rng.random() < flat_share)
-        b = 128.0 if flat else base[y0:y0 + crop, x0:x0 + crop].astype(np.float32)
+        b = 128.0 if flat else base[y0:y0 + ch, x0:x0 + cw].astype(np.float32)
         r = (a - b) / 255.0
         if rng.random() < 0.5:
             r = r[:, ::-1]
@@ -78,6 +97,20 @@ def batch(images, size, crop, rng, flat_share=0.0):
             r = r[::-1]
         xs[i] = r.transpose(2, 0, 1)
     return torch.from_numpy(xs)
+
+
+def balance_weights(running, per_sample, q, power):
+    """--balance: each sample's weight (mean over qualities / running mean of its quality)^power;
+    running (a per-quality running mean of per_sample, None at first) is updated. -> (running, w)"""
+    with torch.no_grad():
+        if running is None:
+            running = torch.full((NUM_QUALITIES,), float("nan"))
+        for k in q.unique().tolist():
+            v = per_sample[q == k].mean().item()
+            old_v = running[k].item()
+            running[k] = v if math.isnan(old_v) else 0.99 * old_v + 0.01 * v
+        ref = running.nanmean() if hasattr(torch, "nanmean") else running[~running.isnan()].mean()
+        return running, (ref / running[q]) ** power
 
 
 def main():
@@ -94,7 +127,12 @@ def main():
     # crop the hyper-latent z is 2 x 2, every position of it at the border, so h_a / h_s never see
     # the inside of a picture (docs/signal.md, "Smooth pictures and the crop size")
     ap.add_argument("--batch", type=int, default=2)
-    ap.add_argument("--crop", type=int, default=320)
+    ap.add_argument("--crop", type=crop_size, default=(320, 320), metavar="S|HxW",
+                    help="crop size, square or height x width (multiples of 64); default 320")
+    ap.add_argument("--hyper-only", action="store_true",
+                    help="train h_a, h_s and the z density alone, on the rate only, with the analysis "
+                         "transforms fixed (no synthesis, no backward pass through g_a: about a sixth "
+                         "of a full step's arithmetic per pixel, so whole pictures are affordable)")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--threads", type=int, default=0, help="threads per process (default: 2 / --procs)")
     ap.add_argument("--procs", type=int, default=1,
@@ -173,11 +211,13 @@ def train(rank, args, port):
     images = load_images(args.data, args.base_dir)
     for data_dir, base_dir in extra:
         images += load_images(data_dir, base_dir)
-    small = sum(min(img.shape[:2]) < args.crop for img, _ in images)
+    small = sum(not fits(img, args.crop) for img, _ in images)
+    crop_text = "x".join(map(str, args.crop)) if args.crop[0] != args.crop[1] else f"{args.crop[0]}^2"
     if small:
-        sys.exit(f"train.py: {small} images are smaller than --crop {args.crop}")
+        sys.exit(f"train.py: {small} images are smaller than --crop {crop_text}")
     if lead:
-        print(f"{len(images)} images, config {cfg}, lr {args.lr}, batch {args.batch}x{args.crop}^2"
+        print(f"{len(images)} images, config {cfg}, lr {args.lr}, batch {args.batch}x{crop_text}"
+              + (", hyperprior only" if args.hyper_only else "")
               + (f" over {world} processes of {args.threads} thread(s)" if world > 1 else ""), flush=True)
     lambdas = torch.tensor(LAMBDAS)
     # running mean loss per quality (--balance); kept in the checkpoint
@@ -199,31 +239,37 @@ def train(rank, args, port):
         signal.signal(sig, lambda *_: stop.append(1))
     t0 = last_save = time.time()
     acc = np.zeros(5)
-    params = list(model.parameters())
+    if args.hyper_only:  # the rest gets no gradient, so Adam leaves it (and its moments) alone
+        params = [p for n, p in model.named_parameters() if n.startswith(("h_a.", "h_s.", "density."))]
+        rate_mean = None  # --balance on the rate; the checkpoint's quality_loss is left as it is
+    else:
+        params = list(model.parameters())
     done = step >= args.steps
     while not done:
         x = batch(images, per_proc, args.crop, rng, args.flat_share)
         q = torch.randint(0, NUM_QUALITIES, (per_proc,))
         keep = torch.where(torch.rand(per_proc) < 0.5, torch.full((per_proc,), cfg["groups"]),
                            torch.randint(0, cfg["groups"], (per_proc,)))
-        x_hat, y_lik, z_lik = model(x, q, keep)
+        if args.hyper_only:
+            y_lik, z_lik = model.hyper_rates(x, q)
+        else:
+            x_hat, y_lik, z_lik = model(x, q, keep)
         npix = x.shape[2] * x.shape[3]
         bits = -(torch.log2(y_lik).sum((1, 2, 3)) + torch.log2(z_lik).sum((1, 2, 3)))
         bpp = bits / npix
-        mse = ((x_hat - x) ** 2).mean((1, 2, 3))
-        per_sample = lambdas[q] * 255 ** 2 * mse + bpp
+        if args.hyper_only:
+            mse, per_sample = torch.ones(per_proc), bpp
+            keep = torch.zeros(per_proc)  # no PSNR to log
+        else:
+            mse = ((x_hat - x) ** 2).mean((1, 2, 3))
+            per_sample = lambdas[q] * 255 ** 2 * mse + bpp
         loss = per_sample.mean()
         objective = loss
         if args.balance > 0:
-            with torch.no_grad():
-                if quality_loss is None:
-                    quality_loss = torch.full((NUM_QUALITIES,), float("nan"))
-                for k in q.unique().tolist():
-                    v = per_sample[q == k].mean().item()
-                    old_v = quality_loss[k].item()
-                    quality_loss[k] = v if math.isnan(old_v) else 0.99 * old_v + 0.01 * v
-                ref = quality_loss.nanmean() if hasattr(torch, "nanmean") else quality_loss[~quality_loss.isnan()].mean()
-                w = (ref / quality_loss[q]) ** args.balance
+            if args.hyper_only:
+                rate_mean, w = balance_weights(rate_mean, per_sample, q, args.balance)
+            else:
+                quality_loss, w = balance_weights(quality_loss, per_sample, q, args.balance)
             objective = (w * per_sample).mean()
         opt.zero_grad()
         objective.backward()
