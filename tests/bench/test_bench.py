@@ -41,6 +41,22 @@ class BdRate(unittest.TestCase):
         self.assertIsNone(bd_rate(CURVE, CURVE[:3]))
 
 
+class PerImage(unittest.TestCase):
+    def test_each_image_against_its_own_anchor_curve(self):
+        import scmc_bench
+        rows = []
+        for image, factor in (("a.png", 0.9), ("b.png", 1.2)):
+            for k, (r, q) in enumerate(CURVE):
+                rows.append({"image": image, "codec": "jp2", "setting": str(k), "bpp": r, "psnr": q,
+                             "msssim": 0.9, "enc_s": "", "dec_s": ""})
+                rows.append({"image": image, "codec": "x", "setting": str(k), "bpp": r * factor, "psnr": q,
+                             "msssim": 0.9, "enc_s": "", "dec_s": ""})
+        per_image = scmc_bench.summarize(rows, "jp2")["bd_rate_percent_per_image"]
+        self.assertEqual(set(per_image), {"x"})
+        self.assertAlmostEqual(per_image["x"]["a.png"], -10.0, places=6)
+        self.assertAlmostEqual(per_image["x"]["b.png"], 20.0, places=6)
+
+
 class PeakMemory(unittest.TestCase):
     def test_peak_is_the_commands_own(self):
         # A process forked from Python would report Python's resident size (tens of MiB, with

@@ -302,7 +302,8 @@ def train(rank, args, port):
         if step % 50 == 0 and lead:
             n = acc[0]
             psnr_mean = acc[3] / max(acc[4], 1)
-            log.append((step, acc[1] / n, acc[2] / n, psnr_mean))
+            # a --hyper-only entry is tagged: its loss is the rate alone (loss_table.py leaves it out)
+            log.append((step, acc[1] / n, acc[2] / n, psnr_mean) + (("hyper-only",) if args.hyper_only else ()))
             print(f"step {step} loss {acc[1] / n:.4f} bpp {acc[2] / n:.4f} psnr(full) {psnr_mean:.2f} "
                   f"t {time.time() - t0:.0f}s", flush=True)
             acc[:] = 0
