@@ -254,15 +254,16 @@ def train(rank, args, port):
             y_lik, z_lik = model.hyper_rates(x, q)
         else:
             x_hat, y_lik, z_lik = model(x, q, keep)
-        npix = x.shape[2] * x.shape[3]
-        bits = -(torch.log2(y_lik).sum((1, 2, 3)) + torch.log2(z_lik).sum((1, 2, 3)))
-        bpp = bits / npix
-        if args.hyper_only:
-            mse, per_sample = torch.ones(per_proc), bpp
-            keep = torch.zeros(per_proc)  # no PSNR to log
+        bpp = -(torch.log2(y_lik).sum((1, 2, 3)) + torch.log2(z_lik).sum((1, 2, 3))) / (x.shape[2] * x.shape[3])
+        if args.hyper_only:  # the rate alone: no picture, so no PSNR to log
+            per_sample, psnr, n_full = bpp, 0.0, 0
         else:
             mse = ((x_hat - x) ** 2).mean((1, 2, 3))
             per_sample = lambdas[q] * 255 ** 2 * mse + bpp
+            # PSNR over the samples that kept every group; a batch without one (a quarter of them at
+            # batch 2) adds nothing to it
+            full = keep == cfg["groups"]
+            psnr, n_full = (10 * torch.log10(1.0 / mse[full].clamp(min=1e-10))).sum().item(), full.sum().item()
         loss = per_sample.mean()
         objective = loss
         if args.balance > 0:
@@ -273,11 +274,7 @@ def train(rank, args, port):
             objective = (w * per_sample).mean()
         opt.zero_grad()
         objective.backward()
-        full = keep == cfg["groups"]
-        # PSNR over the samples that kept every group; a batch without one (a quarter of them at
-        # batch 2) adds nothing to it
-        psnr = (10 * torch.log10(1.0 / mse[full].clamp(min=1e-10))).sum().item()
-        stats = [loss.item(), bpp.mean().item(), psnr, full.sum().item()]
+        stats = [loss.item(), bpp.mean().item(), psnr, n_full]
         want_stop = float(bool(stop) or step + 1 >= args.steps or time.time() - t0 >= args.hours * 3600)
         if world > 1:
             # one message per step: every gradient, the statistics and whether any process must stop
