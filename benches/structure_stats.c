@@ -104,7 +104,7 @@ static size_t sketch_coded_size(const uint8_t *edges, int w, int h)
 int main(int argc, char **argv)
 {
     ScmcStructureParams p;
-    scmc_structure_params(SCMC_STRUCTURE_DETAIL_DEFAULT, &p);
+    scmc_structure_params(SCMC_STRUCTURE_DETAIL_ALONE, &p);
     ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0, -1, -1 };
     const char *sketch_dir = NULL, *base1_dir = NULL;
     int n = 0;

@@ -82,7 +82,9 @@ typedef struct ScmcEncoderSettings {
     int semantic_rows;   /* 2..12 rows, default 6 */
     int threads;         /* 1..256 worker threads for the neural layers, default 1 */
     int backend;         /* ScmcBackend, default SCMC_BACKEND_AUTO */
-    int structure_detail; /* 1..5, default 3: resolution and density of the structure sketch */
+    int structure_detail; /* 0 (default): chosen by the encoder (level 3 without a signal layer;
+                           * with one, a wavelet correction that follows `quality`); 1..5: a fixed
+                           * level of sketch resolution and density and wavelet step */
     uint8_t reserved[60];
 } ScmcEncoderSettings;
 

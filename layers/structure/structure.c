@@ -45,6 +45,28 @@ void scmc_structure_params(int detail, ScmcStructureParams *p)
     *p = levels[detail - 1];
 }
 
+void scmc_structure_params_for(int detail, int quality, int with_signal, ScmcStructureParams *p)
+{
+    /* Luma steps of the wavelet correction under a signal layer, per quality 1..8 (chroma 4 %
+     * coarser, as in the levels). The learned codec spends more on the low frequencies of smooth
+     * pictures than the wavelet does (measured: docs/structure.md), so under it the correction is
+     * far finer than the structure level alone uses; the sketch stays level 3's (a finer sketch
+     * measured no better under a fine correction, and costs twice the encoding time). */
+    static const int16_t step_under_signal[8] = { 85, 42, 30, 21, 15, 10, 7, 5 };
+    if (detail != SCMC_STRUCTURE_DETAIL_AUTO) {
+        scmc_structure_params(detail, p);
+        return;
+    }
+    if (!with_signal) {
+        scmc_structure_params(SCMC_STRUCTURE_DETAIL_ALONE, p);
+        return;
+    }
+    scmc_structure_params(SCMC_STRUCTURE_DETAIL_ALONE, p);
+    const int q = quality < 1 ? 1 : quality > 8 ? 8 : quality;
+    p->wavelet_step = step_under_signal[q - 1];
+    p->wavelet_chroma_step = (step_under_signal[q - 1] * 26 + 12) / 25;
+}
+
 static ScmcStructure *structure_new(int width, int height, int scale_log2)
 {
     ScmcStructure *st = calloc(1, sizeof(*st));

@@ -10,10 +10,12 @@
 
 #include "image/image.h"
 
-/* Detail levels (ScmcEncoderSettings.structure_detail). */
+/* Detail levels (ScmcEncoderSettings.structure_detail); AUTO lets the encoder choose
+ * (scmc_structure_params_for). */
+#define SCMC_STRUCTURE_DETAIL_AUTO 0
 #define SCMC_STRUCTURE_DETAIL_MIN 1
 #define SCMC_STRUCTURE_DETAIL_MAX 5
-#define SCMC_STRUCTURE_DETAIL_DEFAULT 3
+#define SCMC_STRUCTURE_DETAIL_ALONE 3 /* AUTO's level when no signal layer follows */
 
 /* Everything the encoder chooses; the fields marked (coded) travel in the payload header. */
 typedef struct ScmcStructureParams {
@@ -34,6 +36,12 @@ typedef struct ScmcStructureParams {
 
 /* The parameters of a detail level (1..5). */
 void scmc_structure_params(int detail, ScmcStructureParams *p);
+/* The parameters the encoder uses for `detail` (AUTO or 1..5) when the stream is coded at signal
+ * quality `quality` (1..8), with or without a signal layer after the structure layer. AUTO
+ * without a signal layer is level SCMC_STRUCTURE_DETAIL_ALONE; with one, the wavelet correction
+ * takes the low frequencies at a step that falls with the quality (docs/structure.md, "Under a
+ * signal layer"). */
+void scmc_structure_params_for(int detail, int quality, int with_signal, ScmcStructureParams *p);
 
 uint32_t scmc_structure_model_id(void);
 

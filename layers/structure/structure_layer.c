@@ -19,7 +19,7 @@ static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoder
 {
     (void)run;
     ScmcStructureParams p;
-    scmc_structure_params(s->structure_detail, &p);
+    scmc_structure_params_for(s->structure_detail, s->quality, (s->layers & SCMC_LAYERS_SIGNAL) != 0, &p);
     int r = scmc_structure_encode(img, base, &p, &out->data[0], &out->size[0]);
     if (r)
         return r;

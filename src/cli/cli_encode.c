@@ -7,6 +7,23 @@
 #include "image/atomic_file.h"
 #include "image/image.h"
 
+/* Parses --structure-detail: "auto" (0) or a level 1..5. */
+static int parse_structure_detail(const char *arg, int *detail)
+{
+    char *end;
+    const long v = strtol(arg, &end, 10);
+    if (!strcmp(arg, "auto")) {
+        *detail = 0;
+        return 0;
+    }
+    if (end == arg || *end || v < 1 || v > 5) {
+        cli_error("Invalid argument \"%s\" for option --structure-detail; should be auto or an integer 1..5", arg);
+        return -1;
+    }
+    *detail = (int)v;
+    return 0;
+}
+
 /* Parses "CxR" (e.g. 8x6) for --semantic-detail. */
 static int parse_detail(const char *arg, int *cols, int *rows)
 {
@@ -67,7 +84,7 @@ int cli_encode(int argc, char **argv)
         case 'L': if (parse_layers(optarg, &s.layers)) return EXIT_USAGE; break;
         case 'C': s.caption = optarg; break;
         case 'D': if (parse_detail(optarg, &s.semantic_cols, &s.semantic_rows)) return EXIT_USAGE; break;
-        case 'S': if (cli_parse_int("--structure-detail", optarg, 1, 5, &v)) return EXIT_USAGE; s.structure_detail = (int)v; break;
+        case 'S': if (parse_structure_detail(optarg, &s.structure_detail)) return EXIT_USAGE; break;
         case 'T': if (cli_parse_int("--threads", optarg, 1, 256, &v)) return EXIT_USAGE; s.threads = (int)v; break;
         case 'K': if ((s.backend = cli_parse_backend(optarg)) < 0) return EXIT_USAGE; break;
         case 'q': quiet = 1; break;

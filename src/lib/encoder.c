@@ -22,7 +22,7 @@ void scmc_encoder_default_settings(ScmcEncoderSettings *s)
     s->semantic_cols = 8;
     s->semantic_rows = 6;
     s->threads = 1;
-    s->structure_detail = SCMC_STRUCTURE_DETAIL_DEFAULT;
+    s->structure_detail = SCMC_STRUCTURE_DETAIL_AUTO;
 }
 
 int scmc_encoder_open(ScmcEncoder **out, const ScmcEncoderSettings *s)
@@ -30,7 +30,8 @@ int scmc_encoder_open(ScmcEncoder **out, const ScmcEncoderSettings *s)
     *out = NULL;
     if (!s || s->quality < 1 || s->quality > 8 || s->threads < 1 || s->threads > 256 ||
         s->semantic_cols < 2 || s->semantic_cols > 16 || s->semantic_rows < 2 || s->semantic_rows > 12 ||
-        s->structure_detail < SCMC_STRUCTURE_DETAIL_MIN || s->structure_detail > SCMC_STRUCTURE_DETAIL_MAX)
+        (s->structure_detail != SCMC_STRUCTURE_DETAIL_AUTO &&
+         (s->structure_detail < SCMC_STRUCTURE_DETAIL_MIN || s->structure_detail > SCMC_STRUCTURE_DETAIL_MAX)))
         return SCMC_ERR_INVALID_ARG;
     if (s->layers == 0 || (s->layers & ~scmc_available_layers()) || !scmc_nn_ops_for(s->backend))
         return SCMC_ERR_UNSUPPORTED;

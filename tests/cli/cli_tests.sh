@@ -94,10 +94,12 @@ expect 0 "decode up to semantic" -- "$SCMC" decode "$T/st.scmc" -o "$T/st1.png" 
 "$SCMC" compare "$T/in.ppm" "$T/st1.png" --json >"$T/c1"
 "$SCMC" compare "$T/in.ppm" "$T/st2.png" --json >"$T/c2"
 if python3 -c "import json; a = json.load(open('$T/c1')); b = json.load(open('$T/c2')); assert b['psnr'] > a['psnr'] + 1, (a, b)"; then ok; else bad "the structure layer should improve on the semantic decode"; fi
-for d in 1 2 3 4 5; do
+for d in 1 2 3 4 5 auto; do
     expect 0 "structure detail $d" -- "$SCMC" encode "$T/in.ppm" -o "$T/sd$d.scmc" --layers semantic,structure --structure-detail $d -q
 done
 if [ "$(stat -c %s "$T/sd5.scmc")" -gt "$(stat -c %s "$T/sd1.scmc")" ]; then ok; else bad "detail 5 should spend more than detail 1"; fi
+# without a signal layer, auto is level 3: the same stream
+if cmp -s "$T/sd3.scmc" "$T/sdauto.scmc"; then ok; else bad "auto without a signal layer should code level 3"; fi
 expect 1 "bad structure detail" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --structure-detail 6
 err_line 'option --structure-detail'
 if [ ! -e "$T/x.scmc" ]; then ok; else bad "refused encode left an output"; fi

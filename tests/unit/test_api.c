@@ -52,10 +52,10 @@ START_TEST(settings_validation)
     s.semantic_rows = 13;
     ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
     scmc_encoder_default_settings(&s);
-    ck_assert_int_eq(s.structure_detail, 3);
+    ck_assert_int_eq(s.structure_detail, 0); /* auto */
     s.structure_detail = 6;
     ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
-    s.structure_detail = 0;
+    s.structure_detail = -1;
     ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
     scmc_encoder_default_settings(&s);
     s.layers = 0;

@@ -263,6 +263,49 @@ START_TEST(rebuild_improves_on_base0)
 }
 END_TEST
 
+START_TEST(auto_params_follow_the_signal_quality)
+{
+    /* explicit levels pass through; auto is level 3 without a signal layer; under one, the sketch
+     * stays level 3's and the wavelet step is finer than any fixed level's and falls with the
+     * quality, so the correction spends more and lands closer at quality 8 than at 1 */
+    ScmcStructureParams p, level3, level5, q1, q8;
+    scmc_structure_params(3, &level3);
+    scmc_structure_params(5, &level5);
+    scmc_structure_params_for(5, 8, 1, &p);
+    ck_assert_mem_eq(&p, &level5, sizeof(p));
+    scmc_structure_params_for(SCMC_STRUCTURE_DETAIL_AUTO, 8, 0, &p);
+    ck_assert_mem_eq(&p, &level3, sizeof(p));
+    int prev = level5.wavelet_step;
+    for (int q = 1; q <= 8; q++) {
+        scmc_structure_params_for(SCMC_STRUCTURE_DETAIL_AUTO, q, 1, &p);
+        ck_assert_int_eq(p.scale_log2, level3.scale_log2);
+        ck_assert_double_eq(p.edge_density, level3.edge_density);
+        ck_assert_int_le(p.wavelet_step, prev);
+        ck_assert_int_lt(p.wavelet_step, level5.wavelet_step);
+        ck_assert_int_ge(p.wavelet_chroma_step, p.wavelet_step);
+        ck_assert_int_ge(p.wavelet_step, 1);
+        prev = p.wavelet_step;
+    }
+    scmc_structure_params_for(SCMC_STRUCTURE_DETAIL_AUTO, 1, 1, &q1);
+    scmc_structure_params_for(SCMC_STRUCTURE_DETAIL_AUTO, 8, 1, &q8);
+    ck_assert_int_lt(q8.wavelet_step, q1.wavelet_step);
+    ScmcImage img, base0, sketch_level, c1, c8;
+    scene(&img, 192, 128);
+    grey(&base0, 192, 128);
+    code(&img, &base0, &q1, &sketch_level, NULL);
+    size_t b1, b8;
+    code_correction(&img, &sketch_level, q1.wavelet_step, q1.wavelet_chroma_step, &c1, &b1);
+    code_correction(&img, &sketch_level, q8.wavelet_step, q8.wavelet_chroma_step, &c8, &b8);
+    ck_assert_uint_gt(b8, b1);
+    ck_assert_double_gt(scmc_psnr(&img, &c8), scmc_psnr(&img, &c1));
+    scmc_image_free(&img);
+    scmc_image_free(&base0);
+    scmc_image_free(&sketch_level);
+    scmc_image_free(&c1);
+    scmc_image_free(&c8);
+}
+END_TEST
+
 START_TEST(edges_stay_sharp)
 {
     /* a vertical split between two flat colours, from a grey base: the rebuild must not smear
@@ -784,6 +827,7 @@ static Suite *suite(void)
     tcase_add_test(tc, sketch_coder_curves_are_cheap);
     tcase_add_test(tc, extraction_finds_the_edges_and_is_deterministic);
     tcase_add_test(tc, rebuild_improves_on_base0);
+    tcase_add_test(tc, auto_params_follow_the_signal_quality);
     tcase_add_test(tc, edges_stay_sharp);
     tcase_add_test(tc, odd_sizes);
     tcase_add_test(tc, damaged_payloads_are_refused);
