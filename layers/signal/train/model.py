@@ -167,16 +167,20 @@ class SignalCodec(nn.Module):
         return (-torch.log2(gaussian_likelihood(y_hat - mean, scale)).sum()
                 - torch.log2(self.density.likelihood(z_hat)).sum())
 
-    def hyper_rates(self, x, q):
+    def hyper_rates(self, x, q, hard=False):
         """For training the hyperprior alone (train.py --hyper-only): y from the analysis transforms
-        without gradients, then the likelihoods of y (with additive noise, around the predicted
-        means) and of z, as in forward()."""
+        without gradients, then the likelihoods of y (around the predicted means) and of z. With
+        additive noise as in forward(), or with hard=True of the rounded values the coder is given
+        (gradients through the rounding by straight-through): the rate of the symbols themselves,
+        where noise prices a near-certain zero at a few bits instead of its tail."""
         with torch.no_grad():
             y = self.analysis(x) * self.gain[q][:, :, None, None]
         z = self.h_a(y)
-        z_lik = self.density.likelihood(z + torch.empty_like(z).uniform_(-0.5, 0.5))
+        z_q = ste_round(z) if hard else z + torch.empty_like(z).uniform_(-0.5, 0.5)
+        z_lik = self.density.likelihood(z_q)
         mean, scale = self.hyper_params(ste_round(z))
-        y_lik = gaussian_likelihood(y + torch.empty_like(y).uniform_(-0.5, 0.5) - mean, scale)
+        r = ste_round(y - mean) if hard else y + torch.empty_like(y).uniform_(-0.5, 0.5) - mean
+        y_lik = gaussian_likelihood(r, scale)
         return y_lik, z_lik
 
     def forward(self, x, q, keep_groups=None):

@@ -133,6 +133,9 @@ def main():
                     help="train h_a, h_s and the z density alone, on the rate only, with the analysis "
                          "transforms fixed (no synthesis, no backward pass through g_a: about a sixth "
                          "of a full step's arithmetic per pixel, so whole pictures are affordable)")
+    ap.add_argument("--hard-rate", action="store_true",
+                    help="with --hyper-only: the rate of the rounded symbols the coder is given "
+                         "instead of the noisy latents")
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--threads", type=int, default=0, help="threads per process (default: 2 / --procs)")
     ap.add_argument("--procs", type=int, default=1,
@@ -153,6 +156,8 @@ def main():
     for e in args.extra:
         if ":" not in e or not args.base_dir:
             ap.error("--extra takes DATA_DIR:BASE_DIR, and needs --base-dir")
+    if args.hard_rate and not args.hyper_only:
+        ap.error("--hard-rate goes with --hyper-only")
     if args.procs < 1 or args.batch % args.procs:
         ap.error("--batch must be a multiple of --procs")
     if args.threads <= 0:
@@ -251,7 +256,7 @@ def train(rank, args, port):
         keep = torch.where(torch.rand(per_proc) < 0.5, torch.full((per_proc,), cfg["groups"]),
                            torch.randint(0, cfg["groups"], (per_proc,)))
         if args.hyper_only:
-            y_lik, z_lik = model.hyper_rates(x, q)
+            y_lik, z_lik = model.hyper_rates(x, q, args.hard_rate)
         else:
             x_hat, y_lik, z_lik = model(x, q, keep)
         bpp = -(torch.log2(y_lik).sum((1, 2, 3)) + torch.log2(z_lik).sum((1, 2, 3))) / (x.shape[2] * x.shape[3])
