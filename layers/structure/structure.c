@@ -53,15 +53,9 @@ void scmc_structure_params_for(int detail, int quality, int with_signal, ScmcStr
      * far finer than the structure level alone uses; the sketch stays level 3's (a finer sketch
      * measured no better under a fine correction, and costs twice the encoding time). */
     static const int16_t step_under_signal[8] = { 85, 42, 30, 21, 15, 10, 7, 5 };
-    if (detail != SCMC_STRUCTURE_DETAIL_AUTO) {
-        scmc_structure_params(detail, p);
+    scmc_structure_params(detail != SCMC_STRUCTURE_DETAIL_AUTO ? detail : SCMC_STRUCTURE_DETAIL_ALONE, p);
+    if (detail != SCMC_STRUCTURE_DETAIL_AUTO || !with_signal)
         return;
-    }
-    if (!with_signal) {
-        scmc_structure_params(SCMC_STRUCTURE_DETAIL_ALONE, p);
-        return;
-    }
-    scmc_structure_params(SCMC_STRUCTURE_DETAIL_ALONE, p);
     const int q = quality < 1 ? 1 : quality > 8 ? 8 : quality;
     p->wavelet_step = step_under_signal[q - 1];
     p->wavelet_chroma_step = (step_under_signal[q - 1] * 26 + 12) / 25;
