@@ -10,12 +10,12 @@
 /* Parses --structure-detail: "auto" (0) or a level 1..5. */
 static int parse_structure_detail(const char *arg, int *detail)
 {
-    char *end;
-    const long v = strtol(arg, &end, 10);
     if (!strcmp(arg, "auto")) {
         *detail = 0;
         return 0;
     }
+    char *end;
+    const long v = strtol(arg, &end, 10);
     if (end == arg || *end || v < 1 || v > 5) {
         cli_error("Invalid argument \"%s\" for option --structure-detail; should be auto or an integer 1..5", arg);
         return -1;
