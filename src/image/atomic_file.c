@@ -1,25 +1,47 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "scmc/scmc.h"
 #include "atomic_file.h"
+
+/* Creates a new file beside path, named path.tmp.PID.K, and returns its descriptor (-1 and errno
+ * when it cannot). Not mkstemp(): that makes the file 0600, so every output would end up
+ * unreadable by others whatever the umask; open() with 0666 lets the umask decide, as for any
+ * file a tool writes. A target that already exists keeps its permissions across the rename. */
+static int create_temporary(char *tmp_path, size_t size, const char *path)
+{
+    static atomic_uint counter;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        snprintf(tmp_path, size, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
+        const int fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) {
+            struct stat st;
+            if (fd >= 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+                (void)fchmod(fd, st.st_mode & 0777);
+            return fd;
+        }
+    }
+    return -1;
+}
 
 int scmc_atomic_open(ScmcAtomicFile *af, const char *path, char *err, size_t errlen)
 {
     memset(af, 0, sizeof(*af));
     const size_t n = strlen(path);
     af->path = strdup(path);
-    af->tmp_path = malloc(n + 16);
+    af->tmp_path = malloc(n + 40);
     if (!af->path || !af->tmp_path) {
         scmc_atomic_abort(af);
         snprintf(err, errlen, "out of memory");
         return SCMC_ERR_NOMEM;
     }
-    snprintf(af->tmp_path, n + 16, "%s.tmp.XXXXXX", path);
-    const int fd = mkstemp(af->tmp_path);
+    const int fd = create_temporary(af->tmp_path, n + 40, path);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
         free(af->tmp_path);

@@ -2,6 +2,7 @@
 #include <png.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "scmc/scmc.h"
@@ -195,6 +196,40 @@ START_TEST(bad_files)
 }
 END_TEST
 
+/* Outputs get the permissions any new file gets (0666 less the umask), an existing target keeps its
+ * own, and no temporary file is left beside them. */
+START_TEST(output_permissions)
+{
+    char path[128], err[256];
+    struct stat st;
+    const mode_t old_mask = umask(022);
+    snprintf(path, sizeof(path), "%s/new.bin", dir);
+    ck_assert_int_eq(scmc_write_file(path, (const uint8_t *)"abc", 3, err, sizeof(err)), SCMC_OK);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0644);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    ck_assert_int_eq(scmc_write_file(path, (const uint8_t *)"abcd", 4, err, sizeof(err)), SCMC_OK);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0640);
+    ck_assert_int_eq(st.st_size, 4);
+    umask(077);
+    snprintf(path, sizeof(path), "%s/private.bin", dir);
+    ck_assert_int_eq(scmc_write_file(path, (const uint8_t *)"x", 1, err, sizeof(err)), SCMC_OK);
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_uint_eq(st.st_mode & 0777, 0600);
+    umask(old_mask);
+    /* an aborted file leaves nothing */
+    ScmcAtomicFile af;
+    snprintf(path, sizeof(path), "%s/aborted.bin", dir);
+    ck_assert_int_eq(scmc_atomic_open(&af, path, err, sizeof(err)), SCMC_OK);
+    fputs("half", af.f);
+    scmc_atomic_abort(&af);
+    char cmd[192];
+    snprintf(cmd, sizeof(cmd), "test $(ls %s | wc -l) -eq 2", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *image_suite(void)
 {
     Suite *s = suite_create("image");
@@ -204,6 +239,7 @@ static Suite *image_suite(void)
     tcase_add_test(tc, write_read_round_trip);
     tcase_add_test(tc, pnm_variants);
     tcase_add_test(tc, bad_files);
+    tcase_add_test(tc, output_permissions);
     suite_add_tcase(s, tc);
     return s;
 }
