@@ -5,7 +5,9 @@
 
 base1 of each Kodak image is read from DIR/kodimNN.png and the bytes of its semantic + structure
 stream from DIR/kodimNN.scmc (write both with `bash layers/signal/train/make_bases.sh
-build-notorch/scmc DIR ../shared/data/kodak`). For every quality the latents are rounded to the
+build-notorch/scmc DIR ../shared/data/kodak`); DIR may be a pattern with {q}, one folder per
+quality (`make_bases.sh ... ../shared/data/kodak Q`), as the C encoder's base1 follows the quality
+(bases.py). For every quality the latents are rounded to the
 nearest integer (no rate-distortion rounding, unlike the C encoder) and their rate is the model's
 own likelihood (continuous scales, not the 64-entry table), so the figures are close to, not the
 same as, what `scmc` measures; they are for comparing checkpoints quickly. With two checkpoints
@@ -27,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "../../../benches"))
 from bdrate import bd_rate  # noqa: E402
+from bases import distinct, quality_dirs  # noqa: E402
 from model import NUM_QUALITIES, SignalCodec  # noqa: E402
 
 DEFAULT_KODAK = os.path.normpath(os.path.join(HERE, "../../../../shared/data/kodak"))
@@ -58,7 +61,8 @@ def curve(model, images):
     """Returns the mean curve and each image's: lists of (bpp, PSNR) per quality."""
     per_image = [[] for _ in images]
     for q in range(NUM_QUALITIES):
-        for i, (img, base, base_bytes) in enumerate(images):
+        for i, (img, bases) in enumerate(images):
+            base, base_bytes = bases[q]
             bits, rec = code(model, img, base, q)
             npix = img.shape[0] * img.shape[1]
             mse = np.mean((rec.astype(np.float64) - img) ** 2)
@@ -71,7 +75,8 @@ def curve(model, images):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("ckpt", nargs="+")
-    ap.add_argument("--base-dir", required=True)
+    ap.add_argument("--base-dir", required=True, metavar="DIR|PATTERN",
+                    help="base1 folder, or a pattern with {q} for one folder per quality (bases.py)")
     ap.add_argument("--kodak", default=DEFAULT_KODAK)
     ap.add_argument("--images", type=int, default=24, help="the first N images")
     ap.add_argument("--only", default=None, help="these images (comma-separated stems) instead of the first N")
@@ -88,15 +93,19 @@ def main():
                 sys.exit(f"eval_kodak.py: {f} missing")
     if not files:
         sys.exit(f"eval_kodak.py: no images in {args.kodak}")
-    images = []
+    dirs = quality_dirs(args.base_dir, NUM_QUALITIES)
+    images = []  # (image, [(base1, bytes of its semantic + structure stream) per quality])
     for f in files:
         stem = os.path.splitext(os.path.basename(f))[0]
-        base_png, base_stream = os.path.join(args.base_dir, stem + ".png"), os.path.join(args.base_dir, stem + ".scmc")
-        if not os.path.exists(base_png) or not os.path.exists(base_stream):
-            sys.exit(f"eval_kodak.py: {base_png} or {base_stream} missing (see make_bases.sh)")
+        loaded = {}
+        for d in distinct(dirs):
+            base_png, base_stream = os.path.join(d, stem + ".png"), os.path.join(d, stem + ".scmc")
+            if not os.path.exists(base_png) or not os.path.exists(base_stream):
+                sys.exit(f"eval_kodak.py: {base_png} or {base_stream} missing (see make_bases.sh)")
+            loaded[d] = (np.asarray(Image.open(base_png).convert("RGB"), dtype=np.float32),
+                         os.path.getsize(base_stream))
         img = np.asarray(Image.open(f).convert("RGB"), dtype=np.float64)
-        base = np.asarray(Image.open(base_png).convert("RGB"), dtype=np.float32)
-        images.append((img, base, os.path.getsize(base_stream)))
+        images.append((img, [loaded[dirs[q]] for q in range(NUM_QUALITIES)]))
     curves, per_image = [], []
     for ckpt in args.ckpt:
         model, step = load(ckpt)

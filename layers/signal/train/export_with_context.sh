@@ -3,7 +3,8 @@
 # table (docs/signal.md, "Scale contexts"): the table depends on the model's scales and on what the
 # C encoder codes, so it is fitted with the C encoder of the new weights, on training images. The
 # final export also carries per-quality z tables ("Per-quality z tables"), made from the z of all
-# training images against their base1 in BASES (default `bases`, written by make_bases.sh).
+# training images against their base1 in BASES (default `bases`, written by make_bases.sh; or a
+# pattern with {q}, one folder per quality, bases.py).
 #   [BASES=DIR] bash layers/signal/train/export_with_context.sh CKPT BUILD_DIR [IMAGES]
 # CKPT: a train.py checkpoint; BUILD_DIR: a configured build (signal_context is built there);
 # IMAGES: how many training images to fit on (default 24, every 12th from the 6th, about
@@ -15,7 +16,7 @@ ckpt=$1
 build=$2
 count=${3:-24}
 bases=${BASES:-bases}
-[ -d "$bases" ] || { echo "export_with_context.sh: no base1 directory $bases (bash layers/signal/train/make_bases.sh BUILD/scmc $bases)" >&2; exit 2; }
+[ -d "$bases" ] || [[ "$bases" == *"{q}"* ]] || { echo "export_with_context.sh: no base1 directory $bases (bash layers/signal/train/make_bases.sh BUILD/scmc $bases)" >&2; exit 2; }
 weights=layers/signal/weights/signal.scmw
 table=layers/signal/weights/ctx_table.txt
 small=layers/signal/train/checkpoint/signal-small.pt

@@ -8,6 +8,9 @@
 The input is the residual img - base1 in [-1, 1]. Without --base-dir base1 is the flat mid-grey
 image (what `scmc encode --layers signal` uses); with it, base1 for train/foo.jpg is read from
 DIR/foo.png (written by `scmc` itself, so the model sees the residual the C encoder produces);
+DIR may be a pattern with {q} (e.g. bases-q{q}, from `make_bases.sh ... QUALITY`): each crop is
+then taken against the base1 of its sampled quality, or of the nearest quality there is a folder
+for, since under a signal layer the structure layer's wavelet step follows the quality (bases.py);
 --flat-share F keeps a fraction F of the crops against the flat base, so that the model still codes
 whole pictures well (`--layers signal`).
 
@@ -36,27 +39,38 @@ import torch.distributed as dist
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bases import distinct, quality_dirs  # noqa: E402
 from model import LAMBDAS, NUM_QUALITIES, SignalCodec  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DATA = os.path.normpath(os.path.join(HERE, "../../../../shared/data/train/bsds500"))
 
 
-def load_images(data_dir, base_dir):
+def load_images(data_dir, base_spec):
+    """-> [(image, bases)]: bases[q] is base1 at quality index q (bases.py: one folder or a
+    pattern with {q}; the arrays of a folder shared by several qualities are loaded once), or
+    None without --base-dir."""
     files = sorted(glob.glob(os.path.join(data_dir, "*.jpg")) + glob.glob(os.path.join(data_dir, "*.png")))
     if not files:
         sys.exit(f"train.py: no training images in {data_dir}")
+    dirs = quality_dirs(base_spec, NUM_QUALITIES) if base_spec else None
     out = []
     for f in files:
         img = np.asarray(Image.open(f).convert("RGB"), dtype=np.uint8)
-        if base_dir:
+        if dirs:
             stem = os.path.splitext(os.path.basename(f))[0]
-            base = np.asarray(Image.open(os.path.join(base_dir, stem + ".png")).convert("RGB"), dtype=np.uint8)
-            if base.shape != img.shape:
-                sys.exit(f"train.py: base image for {f} has another size")
+            loaded = {}
+            for d in distinct(dirs):
+                path = os.path.join(d, stem + ".png")
+                if not os.path.exists(path):
+                    sys.exit(f"train.py: {path} missing (see make_bases.sh)")
+                loaded[d] = np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8)
+                if loaded[d].shape != img.shape:
+                    sys.exit(f"train.py: {path} has another size than {f}")
+            bases = [loaded[dirs[q]] for q in range(NUM_QUALITIES)]
         else:
-            base = None
-        out.append((img, base))
+            bases = None
+        out.append((img, bases))
     return out
 
 
@@ -74,14 +88,17 @@ def fits(img, crop):
     return (h >= crop[0] and w >= crop[1]) or (w >= crop[0] and h >= crop[1])
 
 
-def batch(images, size, crop, rng, flat_share=0.0):
-    """crop: (height, width); a picture it fits only turned a quarter (a portrait one, for a
-    landscape crop) is transposed. flat_share: the fraction of samples taken against the flat
-    mid-grey base instead of base1, i.e. whole pictures, as `--layers signal` codes them."""
+def batch(images, q, crop, rng, flat_share=0.0):
+    """One crop per entry of q (quality indices), each against its quality's base1. crop:
+    (height, width); a picture it fits only turned a quarter (a portrait one, for a landscape
+    crop) is transposed. flat_share: the fraction of samples taken against the flat mid-grey base
+    instead of base1, i.e. whole pictures, as `--layers signal` codes them."""
     ch, cw = crop
+    size = len(q)
     xs = np.empty((size, 3, ch, cw), dtype=np.float32)
     for i in range(size):
-        img, base = images[rng.randrange(len(images))]
+        img, bases = images[rng.randrange(len(images))]
+        base = bases[q[i]] if bases is not None else None
         if img.shape[0] < ch or img.shape[1] < cw:
             img = img.transpose(1, 0, 2)
             base = base.transpose(1, 0, 2) if base is not None else None
@@ -117,7 +134,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--data", default=DEFAULT_DATA)
-    ap.add_argument("--base-dir", default=None)
+    ap.add_argument("--base-dir", default=None, metavar="DIR|PATTERN",
+                    help="base1 folder, or a pattern with {q} for one folder per quality (bases.py)")
     ap.add_argument("--steps", type=int, default=10 ** 9, help="stop at this total step count")
     ap.add_argument("--hours", type=float, default=1e9, help="stop after this wall time")
     ap.add_argument("--N", type=int, default=64)
@@ -151,7 +169,7 @@ def main():
                          "every quality pulls the shared weights about equally, with 0 (default) the top "
                          "qualities dominate (their loss is about 10 times the lowest one's)")
     ap.add_argument("--extra", action="append", default=[], metavar="DATA_DIR:BASE_DIR",
-                    help="a further image set and its base1 folder (repeatable)")
+                    help="a further image set and its base1 folder or {q} pattern (repeatable)")
     args = ap.parse_args()
     for e in args.extra:
         if ":" not in e or not args.base_dir:
@@ -251,8 +269,8 @@ def train(rank, args, port):
         params = list(model.parameters())
     done = step >= args.steps
     while not done:
-        x = batch(images, per_proc, args.crop, rng, args.flat_share)
         q = torch.randint(0, NUM_QUALITIES, (per_proc,))
+        x = batch(images, q.tolist(), args.crop, rng, args.flat_share)
         keep = torch.where(torch.rand(per_proc) < 0.5, torch.full((per_proc,), cfg["groups"]),
                            torch.randint(0, cfg["groups"], (per_proc,)))
         if args.hyper_only:
