@@ -67,8 +67,8 @@ class MakeBases(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def make(self, out, *quality):
-        return subprocess.run(["bash", os.path.join(TRAIN, "make_bases.sh"), SCMC, out, self.images, *quality],
+    def make(self, out, *quality, scmc=None):
+        return subprocess.run(["bash", os.path.join(TRAIN, "make_bases.sh"), scmc or SCMC, out, self.images, *quality],
                               capture_output=True, text=True, env=dict(os.environ, JOBS="1"))
 
     def layers(self, stream):
@@ -110,6 +110,13 @@ class MakeBases(unittest.TestCase):
         self.assertEqual(self.make(out, "2").returncode, 0)
         with open(os.path.join(out, "pic.scmc"), "rb") as f:
             self.assertEqual(f.read(), b"left alone")
+
+    def test_a_failing_encoder_leaves_no_base(self):
+        out = os.path.join(self.tmp.name, "bases-q3")
+        r = self.make(out, "3", scmc="/bin/false")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("rerun to retry", r.stderr)
+        self.assertEqual(os.listdir(out), [])
 
     def test_bad_quality_is_refused(self):
         r = self.make(os.path.join(self.tmp.name, "bad"), "9")

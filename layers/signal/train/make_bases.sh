@@ -17,11 +17,13 @@ if [ -n "$quality" ] && ! [[ "$quality" =~ ^[1-8]$ ]]; then
 fi
 mkdir -p "$out"
 
-one() {  # one image: $1 path
-    local f=$1 s tmp
+one() {  # one image: $1 path; run in its own shell (xargs), which stops at the first error
+    set -euo pipefail
+    local f=$1 s
     s=$(basename "${f%.*}")
     [ -f "$out/$s.png" ] && [ -f "$out/$s.scmc" ] && return 0
     tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
     /usr/bin/python3 -c "import sys; from PIL import Image; Image.open(sys.argv[1]).convert('RGB').save(sys.argv[2])" "$f" "$tmp/$s.ppm"
     if [ -n "$quality" ]; then
         "$scmc" encode "$tmp/$s.ppm" -o "$tmp/all.scmc" --quality "$quality" -q
@@ -32,9 +34,9 @@ one() {  # one image: $1 path
     "$scmc" decode "$tmp/$s.scmc" -o "$tmp/$s.png" --raw-layers -q
     mv "$tmp/$s.scmc" "$out/$s.scmc"
     mv "$tmp/$s.png" "$out/$s.png"
-    rm -rf "$tmp"
 }
 export -f one
 export scmc out quality
 find -L "$train" -maxdepth 1 -type f \( -name '*.jpg' -o -name '*.png' \) -print0 | sort -z |
-    xargs -0 -r -P "${JOBS:-$(nproc)}" -I{} bash -c 'one "$1"' _ {}
+    xargs -0 -r -P "${JOBS:-$(nproc)}" -I{} bash -c 'one "$1"' _ {} ||
+    { echo "make_bases.sh: some images of $train failed (above); rerun to retry them" >&2; exit 1; }
