@@ -10,6 +10,9 @@
 #include "scmc/scmc.h"
 #include "atomic_file.h"
 
+/* Room after the target's name for ".tmp.", a pid, "." and a counter, and the NUL. */
+#define TMP_SUFFIX_MAX 40
+
 /* Creates a new file beside path, named path.tmp.PID.K, and returns its descriptor (-1 and errno
  * when it cannot). Not mkstemp(): that makes the file 0600, so every output would end up
  * unreadable by others whatever the umask; open() with 0666 lets the umask decide, as for any
@@ -35,13 +38,13 @@ int scmc_atomic_open(ScmcAtomicFile *af, const char *path, char *err, size_t err
     memset(af, 0, sizeof(*af));
     const size_t n = strlen(path);
     af->path = strdup(path);
-    af->tmp_path = malloc(n + 40);
+    af->tmp_path = malloc(n + TMP_SUFFIX_MAX);
     if (!af->path || !af->tmp_path) {
         scmc_atomic_abort(af);
         snprintf(err, errlen, "out of memory");
         return SCMC_ERR_NOMEM;
     }
-    const int fd = create_temporary(af->tmp_path, n + 40, path);
+    const int fd = create_temporary(af->tmp_path, n + TMP_SUFFIX_MAX, path);
     if (fd < 0) {
         snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
         free(af->tmp_path);

@@ -29,3 +29,10 @@ def distinct(dirs):
         if dirs[q] not in out:
             out.append(dirs[q])
     return out
+
+
+def per_quality(dirs, read):
+    """[read(folder) for each quality index of quality_dirs()], read called once per folder, so
+    that qualities sharing a folder share what was read from it."""
+    got = {d: read(d) for d in distinct(dirs)}
+    return [got[dirs[q]] for q in sorted(dirs)]

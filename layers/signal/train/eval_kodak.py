@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "../../../benches"))
 from bdrate import bd_rate  # noqa: E402
-from bases import distinct, quality_dirs  # noqa: E402
+from bases import per_quality, quality_dirs  # noqa: E402
 from model import NUM_QUALITIES, SignalCodec  # noqa: E402
 
 DEFAULT_KODAK = os.path.normpath(os.path.join(HERE, "../../../../shared/data/kodak"))
@@ -97,15 +97,15 @@ def main():
     images = []  # (image, [(base1, bytes of its semantic + structure stream) per quality])
     for f in files:
         stem = os.path.splitext(os.path.basename(f))[0]
-        loaded = {}
-        for d in distinct(dirs):
+
+        def read(d):
             base_png, base_stream = os.path.join(d, stem + ".png"), os.path.join(d, stem + ".scmc")
             if not os.path.exists(base_png) or not os.path.exists(base_stream):
                 sys.exit(f"eval_kodak.py: {base_png} or {base_stream} missing (see make_bases.sh)")
-            loaded[d] = (np.asarray(Image.open(base_png).convert("RGB"), dtype=np.float32),
-                         os.path.getsize(base_stream))
+            return np.asarray(Image.open(base_png).convert("RGB"), dtype=np.float32), os.path.getsize(base_stream)
+
         img = np.asarray(Image.open(f).convert("RGB"), dtype=np.float64)
-        images.append((img, [loaded[dirs[q]] for q in range(NUM_QUALITIES)]))
+        images.append((img, per_quality(dirs, read)))
     curves, per_image = [], []
     for ckpt in args.ckpt:
         model, step = load(ckpt)

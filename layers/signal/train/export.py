@@ -18,8 +18,8 @@ Integer tensors (everything the entropy model depends on, DESIGN.md sync rules):
     (bitstream-spec/signal.md, "Scale context"): export without it, fit, export again with it.
   - with --z-tables, per-quality CDFs of z (`z_q_cdf*`, 8 x N): the histogram of each channel's z
     at each quality over the training images (DIR, default ../shared/data/train/bsds500, with
-    base1 from BASE_DIR, a folder or a {q} pattern, as train.py reads them), smoothed with Z_PRIOR pseudo-counts of the learned
-    density. The learned density is one for all qualities and was trained on noisy z; the coded z
+    base1 from BASE_DIR, a folder or a {q} pattern, as train.py reads them), smoothed with Z_PRIOR
+    pseudo-counts of the learned density. The learned density is one for all qualities and was trained on noisy z; the coded z
     of a low quality are far more concentrated (docs/signal.md, "Per-quality z tables").
 The file ends with a CRC-32 of all bytes before it: the model id that streams carry.
 """
@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bases import distinct, quality_dirs  # noqa: E402
+from bases import per_quality, quality_dirs  # noqa: E402
 from model import NUM_QUALITIES, SCALE_MAX, SCALE_MIN, SignalCodec  # noqa: E402
 
 ACT_BITS = 10
@@ -140,13 +140,15 @@ def z_quality_cdfs(model, base_dir, data_dir):
             stem = os.path.splitext(os.path.basename(f))[0]
             img = np.asarray(Image.open(f).convert("RGB"), dtype=np.float32)
             h, w, _ = img.shape
-            ys = {}  # the analysis of the residual against each distinct base1 folder
-            for d in distinct(dirs):
+
+            def analyse(d):  # the residual against that folder's base1, through g_a
                 base = np.asarray(Image.open(os.path.join(d, stem + ".png")).convert("RGB"), dtype=np.float32)
                 x = torch.from_numpy(((img - base) / 255.0).transpose(2, 0, 1)[None].copy())
-                ys[d] = model.analysis(F.pad(x, (0, -w % PAD, 0, -h % PAD)))
+                return model.analysis(F.pad(x, (0, -w % PAD, 0, -h % PAD)))
+
+            ys = per_quality(dirs, analyse)
             for q in range(NUM_QUALITIES):
-                z = torch.round(model.h_a(ys[dirs[q]] * model.gain[q][None, :, None, None]))[0]
+                z = torch.round(model.h_a(ys[q] * model.gain[q][None, :, None, None]))[0]
                 idx = (z.clamp(-Z_RANGE, Z_RANGE) + Z_RANGE).long().reshape(model.N, -1)
                 hist[q].scatter_add_(1, idx, torch.ones_like(idx, dtype=torch.float64))
     prior = z_density(model)

@@ -39,7 +39,7 @@ import torch.distributed as dist
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bases import distinct, quality_dirs  # noqa: E402
+from bases import per_quality, quality_dirs  # noqa: E402
 from model import LAMBDAS, NUM_QUALITIES, SignalCodec  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,19 +57,18 @@ def load_images(data_dir, base_spec):
     out = []
     for f in files:
         img = np.asarray(Image.open(f).convert("RGB"), dtype=np.uint8)
-        if dirs:
-            stem = os.path.splitext(os.path.basename(f))[0]
-            loaded = {}
-            for d in distinct(dirs):
-                path = os.path.join(d, stem + ".png")
-                if not os.path.exists(path):
-                    sys.exit(f"train.py: {path} missing (see make_bases.sh)")
-                loaded[d] = np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8)
-                if loaded[d].shape != img.shape:
-                    sys.exit(f"train.py: {path} has another size than {f}")
-            bases = [loaded[dirs[q]] for q in range(NUM_QUALITIES)]
-        else:
-            bases = None
+        stem = os.path.splitext(os.path.basename(f))[0]
+
+        def read(d):
+            path = os.path.join(d, stem + ".png")
+            if not os.path.exists(path):
+                sys.exit(f"train.py: {path} missing (see make_bases.sh)")
+            base = np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8)
+            if base.shape != img.shape:
+                sys.exit(f"train.py: {path} has another size than {f}")
+            return base
+
+        bases = per_quality(dirs, read) if dirs else None
         out.append((img, bases))
     return out
 
