@@ -7,7 +7,7 @@
  * STEM.png (that structure level), STEM-sketch.png (sketch level) and STEM.bytes (semantic, sub-layer 0 and
  * sub-layer 1 payload bytes).
  *   structure_stats [--detail N] [--scale S] [--lattice L] [--side D] [--q Q] [--cq Q] [--density F]
- *                   [--min-fragment N] [--refine N] [--split MSE] [--wstep S] [--wcstep S]
+ *                   [--min-fragment N] [--refine N] [--split MSE] [--wstep S] [--wcstep S] [--rdo L]
  *                   [--sketch-dir DIR] [--base1-dir DIR] IMAGE... */
 #include <png.h>
 #include <stdio.h>
@@ -107,6 +107,7 @@ int main(int argc, char **argv)
     scmc_structure_params(SCMC_STRUCTURE_DETAIL_ALONE, &p);
     ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0, -1, -1 };
     const char *sketch_dir = NULL, *base1_dir = NULL;
+    double rdo = SCMC_CORRECTION_RDO_LAMBDA; /* --rdo: the correction's lambda / step^2 */
     int n = 0;
     double s_bytes = 0, s_sketch = 0, s_png = 0, s_edges = 0, s_samples = 0, s_bpp = 0;
     double s_psnr0 = 0, s_psnr1 = 0, s_ms0 = 0, s_ms1 = 0, s_sem = 0, s_wav = 0, s_psnrs = 0;
@@ -140,6 +141,8 @@ int main(int argc, char **argv)
                 over.wavelet_step = atoi(v);
             else if (!strcmp(a, "--wcstep"))
                 over.wavelet_chroma_step = atoi(v);
+            else if (!strcmp(a, "--rdo"))
+                rdo = atof(v);
             else if (!strcmp(a, "--sketch-dir"))
                 sketch_dir = v;
             else if (!strcmp(a, "--base1-dir"))
@@ -178,7 +181,7 @@ int main(int argc, char **argv)
             scmc_structure_encode(&img, &base0, &q, &str, &str_size) ||
             scmc_structure_parse(str, str_size, img.width, img.height, &st) ||
             scmc_structure_rebuild(st, &base0, &sketch_level) ||
-            scmc_correction_encode(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, &wav, &wav_size) ||
+            scmc_correction_encode_rd(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, rdo, &wav, &wav_size) ||
             scmc_correction_parse(wav, wav_size, img.width, img.height, &corr) ||
             scmc_correction_apply(corr, &sketch_level, &base1) || scmc_sharpen_apply(&base1, corr->sharpen)) {
             fprintf(stderr, "structure_stats: coding %s failed\n", a);

@@ -19,10 +19,6 @@
 #define MAG_BITS 7        /* unary magnitude bits before the Exp-Golomb escape */
 /* Coefficients are magnitude-limited so that q * step * 16 stays far inside the lifting clamp. */
 #define MAX_DEQUANT (1 << 16)
-/* The encoder's quantizer: |c| / step + 0.2 rounded down, a dead zone (below 0.8 steps: 0) that
- * saves more bits than it costs at the rates of this layer (benches/structure_wavelet.py). */
-#define QUANT_ROUNDING 0.2
-
 typedef struct Contexts {
     ScmcBitModel block[2][BAND_CLASSES][3];
     ScmcBitModel sig[2][BAND_CLASSES][20];
@@ -103,11 +99,84 @@ static void coefficient_models(Contexts *m, int cls, const Band *bd, const int32
     *mag = m->mag[cls][bd->cls][big];
 }
 
-/* Codes one plane's coefficients with exactly one of e (src: the values) and d non-NULL; q is the
- * plane being filled in coding order (all zero on entry), so both sides read the same contexts. */
-static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int max_q, Contexts *m,
-                      ScmcRangeEncoder *e, ScmcRangeDecoder *d)
+/* The encoder's rate-distortion choice of each value (rdo_choose): the plane's values are
+ * rewritten in place while the models adapt as the real pass will, so each choice prices its bits
+ * with the probabilities the coder will have at that point. */
+#define COST_STEPS 4096 /* bit costs are looked up at this resolution of the probability */
+
+typedef struct Rdo {
+    int32_t *values;    /* the plane's quantized values, rewritten */
+    const double *coef; /* the plane's wavelet coefficients */
+    double step;        /* the plane's quantizer step */
+    double weight;      /* squared error of this plane per unit of RGB squared error */
+    double lambda;      /* squared RGB error per bit */
+    const float *cost;  /* cost[k]: -log2(k / COST_STEPS), k = 0..COST_STEPS (cost[0] = cost[1]) */
+} Rdo;
+
+/* The bits an adaptive model spends on bit, at its present probability. */
+static inline double bit_cost(const Rdo *r, const ScmcBitModel *m, int bit)
 {
+    const unsigned p0 = m->p0 / (SCMC_CDF_TOTAL / COST_STEPS);
+    return r->cost[bit ? COST_STEPS - p0 : p0];
+}
+
+/* The bits of value v in the coefficient models sm, gm and mm (code_plane's binarization). */
+static double value_bits(const Rdo *r, const ScmcBitModel *sm, const ScmcBitModel *gm, const ScmcBitModel *mm,
+                         int32_t v)
+{
+    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+    double bits = bit_cost(r, sm, a != 0);
+    if (!a)
+        return bits;
+    bits += bit_cost(r, gm, v < 0);
+    for (uint32_t k = 1; k <= MAG_BITS; k++) {
+        bits += bit_cost(r, &mm[k - 1], a > k);
+        if (a == k)
+            return bits;
+    }
+    int n = 0; /* Exp-Golomb escape of a - MAG_BITS - 1: 2n + 1 bypass bits */
+    while (((a - MAG_BITS) >> (n + 1)) != 0)
+        n++;
+    return bits + 2 * n + 1;
+}
+
+static int32_t rdo_choose(const Rdo *r, size_t i, const ScmcBitModel *sm, const ScmcBitModel *gm,
+                          const ScmcBitModel *mm, int max_q, double *cost)
+{
+    const double c = r->coef[i], ac = fabs(c);
+    int32_t hi = (int32_t)floor(ac / r->step + 0.5);
+    if (hi > max_q)
+        hi = max_q;
+    int32_t best = 0;
+    double best_j = r->weight * c * c + r->lambda * value_bits(r, sm, gm, mm, 0);
+    for (int32_t a = hi; a >= 1 && a >= hi - 1; a--) {
+        const double err = ac - a * r->step;
+        const int32_t v = c < 0 ? -a : a;
+        const double j = r->weight * err * err + r->lambda * value_bits(r, sm, gm, mm, v);
+        if (j < best_j)
+            best_j = j, best = v;
+    }
+    *cost = best_j;
+    return best;
+}
+
+static inline void put_bit(ScmcRangeEncoder *e, ScmcBitModel *m, int bit)
+{
+    if (e)
+        scmc_renc_bit(e, m, bit);
+    else
+        scmc_bit_model_update(m, bit);
+}
+
+/* Codes one plane's coefficients with exactly one of e (src: the values), d and rdo non-NULL; q
+ * is the plane being filled in coding order (all zero on entry), so both sides read the same
+ * contexts. With rdo nothing is written: the values are chosen (rdo_choose, and whole blocks
+ * against zero) and the models updated as if coded. */
+static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int max_q, Contexts *m,
+                      ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *rdo)
+{
+    if (rdo)
+        src = rdo->values;
     Band bands[1 + 3 * SCMC_WAVELET_LEVELS];
     const int nb = list_bands(w, h, bands);
     int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
@@ -126,12 +195,24 @@ static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int
                 ScmcBitModel *bm = &m->block[cls][bd->cls][(bx > 0 && flags[by * nbx + bx - 1]) +
                                                            (by > 0 && flags[(by - 1) * nbx + bx])];
                 int any;
-                if (e) {
+                Contexts saved;
+                double zero_j = 0, coded_j = 0;
+                if (!d) {
                     any = 0;
                     for (int y = y1; y < y2 && !any; y++)
                         for (int x = x1; x < x2; x++)
                             any |= src[(size_t)(bd->y0 + y) * w + bd->x0 + x] != 0;
-                    scmc_renc_bit(e, bm, any);
+                    if (rdo && any) {
+                        saved = *m;
+                        for (int y = y1; y < y2; y++)
+                            for (int x = x1; x < x2; x++) {
+                                const double c = rdo->coef[(size_t)(bd->y0 + y) * w + bd->x0 + x];
+                                zero_j += rdo->weight * c * c;
+                            }
+                        zero_j += rdo->lambda * bit_cost(rdo, bm, 0);
+                        coded_j = rdo->lambda * bit_cost(rdo, bm, 1);
+                    }
+                    put_bit(e, bm, any);
                 } else {
                     any = scmc_rdec_bit(d, bm);
                 }
@@ -148,20 +229,26 @@ static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int
                         ScmcBitModel *sm, *gm, *mm;
                         coefficient_models(m, cls, bd, c, w, x, y, parent_sig(q, w, dw, dh, bd->level, x, y), &sm,
                                            &gm, &mm);
-                        if (e) {
-                            const int32_t v = src[(size_t)(bd->y0 + y) * w + bd->x0 + x];
+                        if (!d) {
+                            const size_t i = (size_t)(bd->y0 + y) * w + bd->x0 + x;
+                            int32_t v = src[i];
+                            if (rdo) {
+                                double j;
+                                v = rdo->values[i] = rdo_choose(rdo, i, sm, gm, mm, max_q, &j);
+                                coded_j += j;
+                            }
                             const uint32_t a = (uint32_t)(v < 0 ? -v : v);
-                            scmc_renc_bit(e, sm, a != 0);
+                            put_bit(e, sm, a != 0);
                             if (a) {
-                                scmc_renc_bit(e, gm, v < 0);
+                                put_bit(e, gm, v < 0);
                                 uint32_t k = 1;
                                 while (k <= MAG_BITS) {
-                                    scmc_renc_bit(e, &mm[k - 1], a > k);
+                                    put_bit(e, &mm[k - 1], a > k);
                                     if (a == k)
                                         break;
                                     k++;
                                 }
-                                if (k > MAG_BITS)
+                                if (k > MAG_BITS && e)
                                     scmc_renc_expgolomb(e, a - MAG_BITS - 1);
                             }
                             *c = v;
@@ -188,6 +275,16 @@ static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int
                 if (d && scmc_rdec_overrun(d)) {
                     free(flags);
                     return SCMC_ERR_CORRUPT;
+                }
+                if (rdo && any && zero_j <= coded_j) { /* the whole block is cheaper as zeros */
+                    *m = saved;
+                    scmc_bit_model_update(bm, 0);
+                    flags[by * nbx + bx] = 0;
+                    for (int y = y1; y < y2; y++)
+                        for (int x = x1; x < x2; x++) {
+                            const size_t i = (size_t)(bd->y0 + y) * w + bd->x0 + x;
+                            rdo->values[i] = q[i] = 0;
+                        }
                 }
             }
         free(flags);
@@ -218,20 +315,39 @@ void scmc_correction_free(ScmcCorrection *c)
     free(c);
 }
 
-static int code_all(ScmcCorrection *c, const int32_t *src, ScmcRangeEncoder *e, ScmcRangeDecoder *d)
+/* Codes the three planes (see code_plane for e and d). With coef (the planes' wavelet
+ * coefficients; e and d NULL) it is the encoder's choice pass instead: the values in src are
+ * rewritten for the weight lambda. */
+static int code_all(ScmcCorrection *c, int32_t *src, ScmcRangeEncoder *e, ScmcRangeDecoder *d,
+                    const double *coef, double lambda)
 {
     Contexts *m = malloc(sizeof(*m));
-    if (!m)
+    float *cost = coef ? malloc((COST_STEPS + 1) * sizeof(*cost)) : NULL;
+    if (!m || (coef && !cost)) {
+        free(m);
+        free(cost);
         return SCMC_ERR_NOMEM;
+    }
     ScmcBitModel *all = (ScmcBitModel *)m;
     for (size_t i = 0; i < sizeof(*m) / sizeof(ScmcBitModel); i++)
         scmc_bit_model_init(&all[i]);
+    if (cost) {
+        for (int k = 1; k <= COST_STEPS; k++)
+            cost[k] = (float)-log2((double)k / COST_STEPS);
+        cost[0] = cost[1];
+    }
     const size_t n = (size_t)c->width * c->height;
+    /* Squared RGB error per squared error of Y, Co, Cg (r = Y + Co - Cg, g = Y + Cg, b = Y - Co - Cg). */
+    static const double rgb_weight[3] = { 3, 2, 3 };
     int r = SCMC_OK;
-    for (int p = 0; p < 3 && !r; p++)
+    for (int p = 0; p < 3 && !r; p++) {
+        const Rdo rdo = { src ? src + p * n : NULL, coef ? coef + p * n : NULL, c->step[p],
+                          rgb_weight[p], lambda, cost };
         r = code_plane(c->q + p * n, src ? src + p * n : NULL, c->width, c->height, p > 0, MAX_DEQUANT / c->step[p],
-                       m, e, d);
+                       m, e, d, coef ? &rdo : NULL);
+    }
     free(m);
+    free(cost);
     return r;
 }
 
@@ -249,7 +365,7 @@ int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int he
     c->step[0] = step;
     c->step[1] = c->step[2] = chroma;
     c->sharpen = sharpen;
-    int r = code_all(c, NULL, NULL, &d);
+    int r = code_all(c, NULL, NULL, &d, NULL, 0);
     if (!r && scmc_rdec_overrun(&d))
         r = SCMC_ERR_CORRUPT;
     if (r) {
@@ -300,42 +416,17 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
     return SCMC_OK;
 }
 
-/* Isolated ones: a coefficient quantized to +-1 with no non-zero neighbour among the 8 of its band
- * costs a significance flag at its most expensive (and often a block flag) for little gain; one
- * below ISOLATED_KEEP steps is dropped. Measured on Kodak at the default level, at equal bytes
- * (finer steps spend what the drops save): +0.06 dB (docs/structure.md). */
-#define ISOLATED_KEEP 1.1
-
-static void drop_isolated(int32_t *q, const double *coef, int w, int h, int step)
-{
-    Band bands[1 + 3 * SCMC_WAVELET_LEVELS];
-    const int nb = list_bands(w, h, bands);
-    const double keep = ISOLATED_KEEP * step;
-    for (int b = 1; b < nb; b++) { /* the low band is dense: no drops there */
-        const Band *bd = &bands[b];
-        for (int y = 0; y < bd->h; y++)
-            for (int x = 0; x < bd->w; x++) {
-                const size_t i = (size_t)(bd->y0 + y) * w + bd->x0 + x;
-                if ((q[i] != 1 && q[i] != -1) || fabs(coef[i]) >= keep)
-                    continue;
-                int nbr = 0;
-                for (int dy = -1; dy <= 1; dy++)
-                    for (int dx = -1; dx <= 1; dx++) {
-                        const int xx = x + dx, yy = y + dy;
-                        if ((dx || dy) && xx >= 0 && yy >= 0 && xx < bd->w && yy < bd->h)
-                            nbr |= q[(size_t)(bd->y0 + yy) * w + bd->x0 + xx] != 0;
-                    }
-                if (!nbr)
-                    q[i] = 0;
-            }
-    }
-}
-
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                            uint8_t **payload, size_t *size)
 {
+    return scmc_correction_encode_rd(img, base, step, chroma_step, SCMC_CORRECTION_RDO_LAMBDA, payload, size);
+}
+
+int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
+                              double lambda_scale, uint8_t **payload, size_t *size)
+{
     if (img->width != base->width || img->height != base->height || step < 1 || step > SCMC_CORRECTION_MAX_STEP ||
-        chroma_step < 1 || chroma_step > SCMC_CORRECTION_MAX_STEP)
+        chroma_step < 1 || chroma_step > SCMC_CORRECTION_MAX_STEP || !(lambda_scale >= 0))
         return SCMC_ERR_INVALID_ARG;
     const int w = img->width, h = img->height;
     const size_t n = (size_t)w * h;
@@ -357,18 +448,21 @@ int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step
     }
     for (int p = 0; p < 3; p++) {
         scmc_wavelet_forward(plane + p * n, w, h, tmp);
+        /* Nearest values first: they mark the blocks the choice pass visits. */
         const double s = c->step[p];
         const double max_q = MAX_DEQUANT / c->step[p];
         for (size_t i = 0; i < n; i++) {
             const double v = plane[p * n + i];
-            double a = floor(fabs(v) / s + QUANT_ROUNDING);
+            double a = floor(fabs(v) / s + 0.5);
             if (a > max_q)
                 a = max_q;
             src[p * n + i] = (int32_t)(v < 0 ? -a : a);
         }
     }
-    for (int p = 0; p < 3; p++)
-        drop_isolated(src + p * n, plane + p * n, w, h, c->step[p]);
+    r = code_all(c, src, NULL, NULL, plane, lambda_scale * step * step);
+    memset(c->q, 0, n * 3 * sizeof(int32_t));
+    if (r)
+        goto done;
     /* A correction that lands further from the image than its base (rounding on a tiny or flat
      * image can) is sent as all zeros: the sub-layer never makes the picture worse. */
     memcpy(c->q, src, n * 3 * sizeof(int32_t));
@@ -395,7 +489,7 @@ int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step
     scmc_renc_bypass(&e, (uint32_t)step, BITS_STEP);
     scmc_renc_bypass(&e, (uint32_t)chroma_step, BITS_STEP);
     scmc_renc_bypass(&e, (uint32_t)sharpen, BITS_SHARPEN);
-    r = code_all(c, src, &e, NULL);
+    r = code_all(c, src, &e, NULL, NULL, 0);
     if (!r && (e.error || scmc_renc_finish(&e, payload, size)))
         r = SCMC_ERR_NOMEM;
     scmc_renc_free(&e);

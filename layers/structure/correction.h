@@ -19,10 +19,17 @@ typedef struct ScmcCorrection {
     int32_t *q;    /* 3 planes of width * height quantized coefficients, Mallat layout */
 } ScmcCorrection;
 
+/* The encoder's rate-distortion weight: the values minimise squared RGB error + lambda * bits with
+ * lambda = SCMC_CORRECTION_RDO_LAMBDA * step^2 (docs/structure.md, "Rate-distortion quantization"). */
+#define SCMC_CORRECTION_RDO_LAMBDA 0.25
+
 /* Codes img - base (same size) at the given luma and chroma steps, and the sharpening strength that
  * suits the result, into *payload (free()). */
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                            uint8_t **payload, size_t *size);
+/* The same with lambda = lambda_scale * step^2 (0: the nearest values, distortion alone). */
+int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
+                              double lambda_scale, uint8_t **payload, size_t *size);
 /* SCMC_ERR_CORRUPT when the payload is invalid. */
 int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int height, ScmcCorrection **out);
 /* out = base + the correction (out is allocated): base1, what the signal layer refines; the

@@ -689,6 +689,63 @@ START_TEST(correction_rate_follows_the_step)
 }
 END_TEST
 
+/* Sum of squared RGB errors (the unit of the correction's rate-distortion weight). */
+static double squared_error(const ScmcImage *a, const ScmcImage *b)
+{
+    double e = 0;
+    for (size_t i = 0; i < (size_t)a->width * a->height * 3; i++) {
+        const double d = (double)a->rgb[i] - b->rgb[i];
+        e += d * d;
+    }
+    return e;
+}
+
+START_TEST(correction_values_trade_rate_for_distortion)
+{
+    /* shading with a fine random texture over a grey base, many small coefficients: the encoder's
+     * choice (lambda = SCMC_CORRECTION_RDO_LAMBDA * step^2) spends fewer bits than the nearest
+     * values (lambda 0) and costs less in squared error + lambda * bits, by its own measure */
+    ScmcImage img, base;
+    shading(&img, 192, 128, 9.0, 6.0);
+    uint32_t seed = 12345;
+    for (size_t i = 0; i < (size_t)192 * 128 * 3; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        const int v = img.rgb[i] + (int)(seed >> 28) - 8;
+        img.rgb[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    grey(&base, 192, 128);
+    const int step = 12, chroma_step = 13;
+    const double lambda = SCMC_CORRECTION_RDO_LAMBDA * step * step;
+    double cost[2], err[2], bits[2];
+    for (int k = 0; k < 2; k++) {
+        uint8_t *pay;
+        size_t size;
+        ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, step, chroma_step, k ? SCMC_CORRECTION_RDO_LAMBDA : 0,
+                                                   &pay, &size),
+                         SCMC_OK);
+        ScmcCorrection *c;
+        ScmcImage out;
+        ck_assert_int_eq(scmc_correction_parse(pay, size, img.width, img.height, &c), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
+        err[k] = squared_error(&img, &out);
+        bits[k] = 8.0 * size;
+        cost[k] = err[k] + lambda * bits[k];
+        scmc_image_free(&out);
+        scmc_correction_free(c);
+        free(pay);
+    }
+    ck_assert_double_lt(bits[1], 0.9 * bits[0]);
+    ck_assert_double_gt(err[1], err[0]);
+    ck_assert_double_lt(cost[1], 0.95 * cost[0]);
+    uint8_t *pay = NULL;
+    size_t size;
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, step, chroma_step, -1, &pay, &size), SCMC_ERR_INVALID_ARG);
+    ck_assert_ptr_null(pay);
+    scmc_image_free(&img);
+    scmc_image_free(&base);
+}
+END_TEST
+
 START_TEST(damaged_corrections_are_refused)
 {
     ScmcImage img, base;
@@ -839,6 +896,7 @@ static Suite *suite(void)
     tcase_add_test(tc, upsampling_softens_the_step_at_an_edge);
     tcase_add_test(tc, wavelet_inverse_matches_forward);
     tcase_add_test(tc, correction_rate_follows_the_step);
+    tcase_add_test(tc, correction_values_trade_rate_for_distortion);
     tcase_add_test(tc, damaged_corrections_are_refused);
     tcase_add_test(tc, sharpening_steepens_a_ramp);
     tcase_add_test(tc, sharpening_choice_costs_no_psnr);
