@@ -140,13 +140,14 @@ static double value_bits(const Rdo *r, const ScmcBitModel *sm, const ScmcBitMode
     return bits + 2 * n + 1;
 }
 
+/* The value for coefficient i among its nearest quantized magnitude, one less, and zero: the one
+ * with the least weight * squared error + lambda * bits; *cost is that least sum. */
 static int32_t rdo_choose(const Rdo *r, size_t i, const ScmcBitModel *sm, const ScmcBitModel *gm,
                           const ScmcBitModel *mm, int max_q, double *cost)
 {
     const double c = r->coef[i], ac = fabs(c);
-    int32_t hi = (int32_t)floor(ac / r->step + 0.5);
-    if (hi > max_q)
-        hi = max_q;
+    const double nearest = floor(ac / r->step + 0.5);
+    const int32_t hi = nearest > max_q ? max_q : (int32_t)nearest;
     int32_t best = 0;
     double best_j = r->weight * c * c + r->lambda * value_bits(r, sm, gm, mm, 0);
     for (int32_t a = hi; a >= 1 && a >= hi - 1; a--) {
@@ -459,6 +460,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
             src[p * n + i] = (int32_t)(v < 0 ? -a : a);
         }
     }
+    /* The choice pass: a quantizer's distortion per bit grows with its step squared, so lambda does. */
     r = code_all(c, src, NULL, NULL, plane, lambda_scale * step * step);
     memset(c->q, 0, n * 3 * sizeof(int32_t));
     if (r)
