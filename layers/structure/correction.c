@@ -105,7 +105,6 @@ static void coefficient_models(Contexts *m, int cls, const Band *bd, const int32
 #define COST_STEPS 4096 /* bit costs are looked up at this resolution of the probability */
 
 typedef struct Rdo {
-    int32_t *values;    /* the plane's quantized values, rewritten */
     const double *coef; /* the plane's wavelet coefficients */
     double step;        /* the plane's quantizer step */
     double weight;      /* squared error of this plane per unit of RGB squared error */
@@ -140,14 +139,20 @@ static double value_bits(const Rdo *r, const ScmcBitModel *sm, const ScmcBitMode
     return bits + 2 * n + 1;
 }
 
+/* |c| / step rounded to the nearest integer, at most max_q. */
+static int32_t nearest_magnitude(double c, double step, int max_q)
+{
+    const double a = floor(fabs(c) / step + 0.5);
+    return a > max_q ? max_q : (int32_t)a;
+}
+
 /* The value for coefficient i among its nearest quantized magnitude, one less, and zero: the one
  * with the least weight * squared error + lambda * bits; *cost is that least sum. */
 static int32_t rdo_choose(const Rdo *r, size_t i, const ScmcBitModel *sm, const ScmcBitModel *gm,
                           const ScmcBitModel *mm, int max_q, double *cost)
 {
     const double c = r->coef[i], ac = fabs(c);
-    const double nearest = floor(ac / r->step + 0.5);
-    const int32_t hi = nearest > max_q ? max_q : (int32_t)nearest;
+    const int32_t hi = nearest_magnitude(c, r->step, max_q);
     int32_t best = 0;
     double best_j = r->weight * c * c + r->lambda * value_bits(r, sm, gm, mm, 0);
     for (int32_t a = hi; a >= 1 && a >= hi - 1; a--) {
@@ -171,13 +176,11 @@ static inline void put_bit(ScmcRangeEncoder *e, ScmcBitModel *m, int bit)
 
 /* Codes one plane's coefficients with exactly one of e (src: the values), d and rdo non-NULL; q
  * is the plane being filled in coding order (all zero on entry), so both sides read the same
- * contexts. With rdo nothing is written: the values are chosen (rdo_choose, and whole blocks
- * against zero) and the models updated as if coded. */
-static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int max_q, Contexts *m,
+ * contexts. With rdo nothing is written: the values in src are chosen (rdo_choose, and whole
+ * blocks against zero) and the models updated as if coded. */
+static int code_plane(int32_t *q, int32_t *src, int w, int h, int cls, int max_q, Contexts *m,
                       ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *rdo)
 {
-    if (rdo)
-        src = rdo->values;
     Band bands[1 + 3 * SCMC_WAVELET_LEVELS];
     const int nb = list_bands(w, h, bands);
     int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
@@ -235,7 +238,7 @@ static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int
                             int32_t v = src[i];
                             if (rdo) {
                                 double j;
-                                v = rdo->values[i] = rdo_choose(rdo, i, sm, gm, mm, max_q, &j);
+                                v = src[i] = rdo_choose(rdo, i, sm, gm, mm, max_q, &j);
                                 coded_j += j;
                             }
                             const uint32_t a = (uint32_t)(v < 0 ? -v : v);
@@ -284,7 +287,7 @@ static int code_plane(int32_t *q, const int32_t *src, int w, int h, int cls, int
                     for (int y = y1; y < y2; y++)
                         for (int x = x1; x < x2; x++) {
                             const size_t i = (size_t)(bd->y0 + y) * w + bd->x0 + x;
-                            rdo->values[i] = q[i] = 0;
+                            src[i] = q[i] = 0;
                         }
                 }
             }
@@ -342,7 +345,7 @@ static int code_all(ScmcCorrection *c, int32_t *src, ScmcRangeEncoder *e, ScmcRa
     static const double rgb_weight[3] = { 3, 2, 3 };
     int r = SCMC_OK;
     for (int p = 0; p < 3 && !r; p++) {
-        const Rdo rdo = { src ? src + p * n : NULL, coef ? coef + p * n : NULL, c->step[p],
+        const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p],
                           rgb_weight[p], lambda, cost };
         r = code_plane(c->q + p * n, src ? src + p * n : NULL, c->width, c->height, p > 0, MAX_DEQUANT / c->step[p],
                        m, e, d, coef ? &rdo : NULL);
@@ -450,14 +453,10 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     for (int p = 0; p < 3; p++) {
         scmc_wavelet_forward(plane + p * n, w, h, tmp);
         /* Nearest values first: they mark the blocks the choice pass visits. */
-        const double s = c->step[p];
-        const double max_q = MAX_DEQUANT / c->step[p];
         for (size_t i = 0; i < n; i++) {
             const double v = plane[p * n + i];
-            double a = floor(fabs(v) / s + 0.5);
-            if (a > max_q)
-                a = max_q;
-            src[p * n + i] = (int32_t)(v < 0 ? -a : a);
+            const int32_t a = nearest_magnitude(v, c->step[p], MAX_DEQUANT / c->step[p]);
+            src[p * n + i] = v < 0 ? -a : a;
         }
     }
     /* The choice pass: a quantizer's distortion per bit grows with its step squared, so lambda does. */

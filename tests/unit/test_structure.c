@@ -689,17 +689,6 @@ START_TEST(correction_rate_follows_the_step)
 }
 END_TEST
 
-/* Sum of squared RGB errors (the unit of the correction's rate-distortion weight). */
-static double squared_error(const ScmcImage *a, const ScmcImage *b)
-{
-    double e = 0;
-    for (size_t i = 0; i < (size_t)a->width * a->height * 3; i++) {
-        const double d = (double)a->rgb[i] - b->rgb[i];
-        e += d * d;
-    }
-    return e;
-}
-
 START_TEST(correction_values_trade_rate_for_distortion)
 {
     /* shading with a fine random texture over a grey base, many small coefficients: the encoder's
@@ -727,7 +716,7 @@ START_TEST(correction_values_trade_rate_for_distortion)
         ScmcImage out;
         ck_assert_int_eq(scmc_correction_parse(pay, size, img.width, img.height, &c), SCMC_OK);
         ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
-        err[k] = squared_error(&img, &out);
+        err[k] = scmc_mse(&img, &out) * img.width * img.height * 3; /* squared RGB error: lambda's unit */
         bits[k] = 8.0 * size;
         cost[k] = err[k] + lambda * bits[k];
         scmc_image_free(&out);
