@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entropy/mixer.h"
 #include "entropy/range_coder.h"
 #include "metrics/metrics.h"
 #include "scmc/scmc.h"
@@ -19,16 +20,37 @@
 #define MAG_BITS 7        /* unary magnitude bits before the Exp-Golomb escape */
 /* Coefficients are magnitude-limited so that q * step * 16 stays far inside the lifting clamp. */
 #define MAX_DEQUANT (1 << 16)
+/* The coefficient contexts. Significance, sign and magnitude bits are mixed (entropy/mixer.h)
+ * from several contexts each, since the neighbours, the parent, the other orientations and, for
+ * the chroma planes, the luma plane each tell part of where the activity is; the block flags and
+ * the escape's prefix are single adaptive bits. */
+#define ACT_CLASSES 8     /* classes of the neighbours' weighted magnitude sum */
+#define ESC_PREFIX 18     /* Exp-Golomb prefix bits with their own models (no value needs more) */
 typedef struct Contexts {
+    ScmcMixTables tables;
     ScmcBitModel block[2][BAND_CLASSES][3];
-    ScmcBitModel sig[2][BAND_CLASSES][20];
-    ScmcBitModel sign[2][BAND_CLASSES][3][9];
-    ScmcBitModel mag[2][BAND_CLASSES][2][MAG_BITS];
+    ScmcBitModel escape[2][BAND_CLASSES][ESC_PREFIX][ACT_CLASSES];
+    ScmcMixWeights sig_w[2][BAND_CLASSES][3];
+    ScmcMixContext sig_count[2][BAND_CLASSES][20];
+    ScmcMixContext sig_act[2][BAND_CLASSES][ACT_CLASSES][3][2];
+    ScmcMixContext sig_pattern[2][BAND_CLASSES][256][3][3];
+    ScmcMixContext sig_orient[BAND_CLASSES][4][ACT_CLASSES];   /* luma */
+    ScmcMixContext sig_luma[2][BAND_CLASSES][3][ACT_CLASSES][3]; /* Co, Cg */
+    ScmcMixWeights sign_w[2][BAND_CLASSES][3];
+    ScmcMixContext sign_near[2][BAND_CLASSES][3][9];
+    ScmcMixContext sign_luma[2][BAND_CLASSES][3][3]; /* Co, Cg */
+    ScmcMixWeights mag_w[2][BAND_CLASSES][MAG_BITS];
+    ScmcMixContext mag_big[2][BAND_CLASSES][MAG_BITS][2];
+    ScmcMixContext mag_act[2][BAND_CLASSES][MAG_BITS][ACT_CLASSES];
+    ScmcMixContext mag_cross[3][BAND_CLASSES][MAG_BITS][4]; /* luma: the parent; Co, Cg: the luma */
 } Contexts;
 
 typedef struct Band {
     int x0, y0, w, h, cls, level; /* level 0: LL */
     int orient;                   /* 0: LL and A, 1: B, 2: C */
+    int parent;                   /* the band of the same orientation one level coarser (LL under
+                                   * level 5), -1 for LL or when that band is empty */
+    int earlier[2], n_earlier;    /* the bands of this level coded before this one */
 } Band;
 
 /* The bands of a w x h plane in coding order: LL, then levels 5..1, each A (top right), B (bottom
@@ -50,6 +72,17 @@ static int list_bands(int w, int h, Band *out)
         for (int k = 0; k < 3; k++)
             if (b[k].w > 0 && b[k].h > 0)
                 out[n++] = b[k];
+    }
+    for (int i = 0; i < n; i++) {
+        out[i].parent = -1;
+        out[i].n_earlier = 0;
+        for (int j = 0; j < i; j++) {
+            if (out[i].level > 0 && (out[i].level == L ? out[j].level == 0 : out[j].level == out[i].level + 1 &&
+                                                                                  out[j].orient == out[i].orient))
+                out[i].parent = j;
+            if (out[i].level > 0 && out[j].level == out[i].level)
+                out[i].earlier[out[i].n_earlier++] = j;
+        }
     }
     return n;
 }
@@ -82,21 +115,240 @@ static inline int sign_of(int32_t v)
     return (v > 0) - (v < 0);
 }
 
-/* The models of the coefficient at c (band coordinates x, y; only coded neighbours are non-zero):
- * significance by how many of the left, upper, upper-left and upper-right neighbours are non-zero,
- * whether the left or upper one exceeds 1 in magnitude, and the parent; sign by the signs of the
- * left and upper neighbours in the band's orientation (smooth corrections give runs of one sign);
- * magnitude by the same "exceeds 1" bit. */
-static void coefficient_models(Contexts *m, int cls, const Band *bd, const int32_t *c, int w, int x, int y, int parent,
-                               ScmcBitModel **sig, ScmcBitModel **sign, ScmcBitModel **mag)
+static inline int mag_of(int32_t v)
 {
+    return v < 0 ? -v : v;
+}
+
+static inline int at_most(int v, int m)
+{
+    return v < m ? v : m;
+}
+
+/* |value| at (x, y) of band b of plane q, 0 outside the band. */
+static inline int band_mag(const int32_t *q, int w, const Band *b, int x, int y)
+{
+    return x < 0 || y < 0 || x >= b->w || y >= b->h ? 0 : mag_of(q[(size_t)(b->y0 + y) * w + b->x0 + x]);
+}
+
+/* The class of a weighted magnitude sum: 0, 1-2, 3-4, 5-7, 8-11, 12-19, 20-35, 36 and more. */
+static int activity_class(int a)
+{
+    static const int16_t upper[ACT_CLASSES - 1] = { 0, 2, 4, 7, 11, 19, 35 };
+    int k = 0;
+    while (k < ACT_CLASSES - 1 && a > upper[k])
+        k++;
+    return k;
+}
+
+/* What the models of one plane's coefficients read besides the plane itself. */
+typedef struct PlaneView {
+    int32_t *q;           /* the plane being filled in coding order */
+    const int32_t *luma;  /* the coded luma plane (chroma planes), else NULL */
+    const int32_t *co;    /* the coded Co plane (the Cg plane), else NULL */
+    int w, plane;         /* width, and 0, 1, 2 for Y, Co, Cg */
+    const Band *bands;
+    int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
+} PlaneView;
+
+/* The decisions of one coefficient, ready to predict: significance, sign, the unary magnitude
+ * bits, and the escape prefix's models. */
+typedef struct CoefModels {
+    ScmcMix sig, sign, mag[MAG_BITS];
+    ScmcBitModel *escape; /* [ESC_PREFIX][ACT_CLASSES], read at [j][act] */
+    int act;
+} CoefModels;
+
+/* The contexts of the coefficient at (x, y) of band b. From the plane: the
+ * count of non-zero left, upper, upper-left and upper-right neighbours with whether the left or
+ * upper one exceeds 1 and whether the coarser level is significant there (parent_sig); the class of
+ * 2 x (left + up) + upper-left + upper-right + the two at distance 2 (magnitudes) with the parent's
+ * magnitude and its four neighbours'; the pattern of which of the six are non-zero and whether the
+ * left or upper one exceeds 1. From the other planes: for luma the magnitudes at the same place in
+ * the level's bands coded before (orientations A, then A and B); for chroma the luma there and
+ * around, and for Cg the Co there. Signs: the left and upper signs, for chroma with the luma's. */
+static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, int x, int y, CoefModels *cm)
+{
+    const int32_t *c = &v->q[(size_t)(b->y0 + y) * v->w + b->x0 + x];
+    const int w = v->w, cls = v->plane > 0, bc = b->cls;
     const int left = x > 0 ? c[-1] : 0, up = y > 0 ? c[-w] : 0;
-    const int up_left = x > 0 && y > 0 ? c[-w - 1] : 0, up_right = x + 1 < bd->w && y > 0 ? c[-w + 1] : 0;
+    const int up_left = x > 0 && y > 0 ? c[-w - 1] : 0, up_right = x + 1 < b->w && y > 0 ? c[-w + 1] : 0;
+    const int left2 = x > 1 ? c[-2] : 0, up2 = y > 1 ? c[-2 * w] : 0;
     const int nonzero = (left != 0) + (up != 0) + (up_left != 0) + (up_right != 0);
-    const int big = left > 1 || left < -1 || up > 1 || up < -1;
-    *sig = &m->sig[cls][bd->cls][4 * nonzero + 2 * big + parent];
-    *sign = &m->sign[cls][bd->cls][bd->orient][3 * (sign_of(left) + 1) + sign_of(up) + 1];
-    *mag = m->mag[cls][bd->cls][big];
+    const int big_left = mag_of(left) > 1, big_up = mag_of(up) > 1, big = big_left || big_up;
+    const int act = activity_class(2 * (mag_of(left) + mag_of(up)) + mag_of(up_left) + mag_of(up_right) +
+                                   mag_of(left2) + mag_of(up2));
+    const int pattern = (left != 0) | (up != 0) << 1 | (up_left != 0) << 2 | (up_right != 0) << 3 | (left2 != 0) << 4 |
+                        (up2 != 0) << 5 | big_left << 6 | big_up << 7;
+    /* The parent: the same orientation one level coarser (the LL band under level 5). */
+    int parent = 0, parent_near = 0;
+    if (b->parent >= 0) {
+        const Band *pb = &v->bands[b->parent];
+        const int px0 = b->level == SCMC_WAVELET_LEVELS ? x : x / 2, py0 = b->level == SCMC_WAVELET_LEVELS ? y : y / 2;
+        const int px = px0 < pb->w ? px0 : pb->w - 1, py = py0 < pb->h ? py0 : pb->h - 1;
+        parent = band_mag(v->q, w, pb, px, py);
+        parent_near = band_mag(v->q, w, pb, px - 1, py) + band_mag(v->q, w, pb, px + 1, py) +
+                      band_mag(v->q, w, pb, px, py - 1) + band_mag(v->q, w, pb, px, py + 1);
+    }
+    const int psig = parent_sig(v->q, w, v->dw, v->dh, b->level, x, y);
+    int luma = 0, luma_sign = 0, luma_near = 0, co = 0, orient = 0;
+    if (v->luma) {
+        const int32_t *lc = &v->luma[(size_t)(b->y0 + y) * w + b->x0 + x];
+        luma = mag_of(*lc);
+        luma_sign = sign_of(*lc);
+        luma_near = band_mag(v->luma, w, b, x - 1, y) + band_mag(v->luma, w, b, x + 1, y) +
+                    band_mag(v->luma, w, b, x, y - 1) + band_mag(v->luma, w, b, x, y + 1);
+        if (v->co)
+            co = mag_of(v->co[(size_t)(b->y0 + y) * w + b->x0 + x]);
+    } else {
+        for (int k = 0; k < b->n_earlier; k++)
+            orient += band_mag(v->q, w, &v->bands[b->earlier[k]], x, y);
+    }
+
+    scmc_mix_begin(&cm->sig, &m->sig_w[cls][bc][v->luma ? 1 + (luma > 0) : 0]);
+    scmc_mix_add(&cm->sig, &m->sig_count[cls][bc][4 * nonzero + 2 * big + psig]);
+    scmc_mix_add(&cm->sig, &m->sig_act[cls][bc][act][at_most(parent, 2)][parent_near > 0]);
+    scmc_mix_add(&cm->sig, &m->sig_pattern[cls][bc][pattern][at_most(parent, 2)][v->luma ? 1 + (luma > 0) : 0]);
+    if (v->luma)
+        scmc_mix_add(&cm->sig, &m->sig_luma[v->plane - 1][bc][at_most(luma, 2)][activity_class(luma_near)]
+                                           [v->co ? at_most(co, 2) : 0]);
+    else
+        scmc_mix_add(&cm->sig, &m->sig_orient[bc][at_most(orient, 3)][act]);
+
+    scmc_mix_begin(&cm->sign, &m->sign_w[cls][bc][b->orient]);
+    scmc_mix_add(&cm->sign, &m->sign_near[cls][bc][b->orient][3 * (sign_of(left) + 1) + sign_of(up) + 1]);
+    if (v->luma)
+        scmc_mix_add(&cm->sign, &m->sign_luma[v->plane - 1][bc][luma_sign + 1][sign_of(left) + 1]);
+
+    const int cross = at_most(v->luma ? luma : parent, 3);
+    for (int k = 0; k < MAG_BITS; k++) {
+        scmc_mix_begin(&cm->mag[k], &m->mag_w[cls][bc][k]);
+        scmc_mix_add(&cm->mag[k], &m->mag_big[cls][bc][k][big]);
+        scmc_mix_add(&cm->mag[k], &m->mag_act[cls][bc][k][act]);
+        scmc_mix_add(&cm->mag[k], &m->mag_cross[v->plane][bc][k][cross]);
+    }
+    cm->escape = &m->escape[cls][bc][0][0];
+    cm->act = act;
+}
+
+/* The state changes of the choice pass within one block, so a block that turns out cheaper as
+ * zeros can take them back. */
+typedef struct JournalEntry {
+    void *addr;
+    size_t size;
+    unsigned char old[sizeof(ScmcMixWeights)];
+} JournalEntry;
+
+typedef struct Journal {
+    JournalEntry *entries;
+    size_t n, cap;
+    int error; /* sticky: allocation failed */
+} Journal;
+
+static void journal_save(Journal *j, void *addr, size_t size)
+{
+    if (j->n == j->cap) {
+        const size_t cap = j->cap ? 2 * j->cap : 1024;
+        JournalEntry *e = realloc(j->entries, cap * sizeof(*e));
+        if (!e) {
+            j->error = 1;
+            return;
+        }
+        j->entries = e;
+        j->cap = cap;
+    }
+    JournalEntry *e = &j->entries[j->n++];
+    e->addr = addr;
+    e->size = size;
+    memcpy(e->old, addr, size);
+}
+
+static void journal_undo(Journal *j)
+{
+    while (j->n > 0) {
+        const JournalEntry *e = &j->entries[--j->n];
+        memcpy(e->addr, e->old, e->size);
+    }
+}
+
+/* One mixed bit: coded with e, decoded with d, or (neither) only learnt, as the choice pass does;
+ * with j the state it changes is journalled first. Returns the bit. */
+static int mixed_bit(const ScmcMixTables *t, ScmcMix *mx, ScmcRangeEncoder *e, ScmcRangeDecoder *d, Journal *j,
+                     int bit)
+{
+    const uint32_t p0 = scmc_mix_predict(t, mx);
+    if (e)
+        scmc_renc_bit_p(e, p0, bit);
+    else if (d)
+        bit = scmc_rdec_bit_p(d, p0);
+    if (j) {
+        for (int i = 0; i < mx->n; i++)
+            journal_save(j, mx->ctx[i], sizeof(*mx->ctx[i]));
+        journal_save(j, mx->weights, sizeof(*mx->weights));
+    }
+    scmc_mix_update(mx, bit);
+    return bit;
+}
+
+/* The same for a single adaptive bit model. */
+static int model_bit(ScmcBitModel *bm, ScmcRangeEncoder *e, ScmcRangeDecoder *d, Journal *j, int bit)
+{
+    if (j)
+        journal_save(j, bm, sizeof(*bm));
+    if (e)
+        scmc_renc_bit(e, bm, bit);
+    else if (d)
+        bit = scmc_rdec_bit(d, bm);
+    else
+        scmc_bit_model_update(bm, bit);
+    return bit;
+}
+
+/* Codes (e), decodes (d) or learns (neither) the value v of a coefficient: significance, sign,
+ * unary magnitude bits up to MAG_BITS, then an Exp-Golomb escape of |v| - MAG_BITS - 1 whose
+ * prefix bits are adaptive (in the class of the neighbours' activity) and suffix bits bypass.
+ * Returns the value, or SCMC_ERR_CORRUPT through *bad when a decoded one is out of range. */
+static int32_t code_value(Contexts *m, CoefModels *cm, ScmcRangeEncoder *e, ScmcRangeDecoder *d, Journal *j,
+                          int32_t v, int max_q, int *bad)
+{
+    const uint32_t a = (uint32_t)mag_of(v);
+    if (!mixed_bit(&m->tables, &cm->sig, e, d, j, a != 0))
+        return 0;
+    const int neg = mixed_bit(&m->tables, &cm->sign, e, d, j, v < 0);
+    uint32_t k = 1;
+    while (k <= MAG_BITS && mixed_bit(&m->tables, &cm->mag[k - 1], e, d, j, a > k))
+        k++;
+    if (k > MAG_BITS) {
+        const uint32_t u1 = d ? 0 : a - MAG_BITS; /* the escape's value + 1 */
+        int n = 0;
+        if (d) {
+            while (model_bit(&cm->escape[at_most(n, ESC_PREFIX - 1) * ACT_CLASSES + cm->act], e, d, j, 1)) {
+                if (++n >= ESC_PREFIX) {
+                    *bad = 1;
+                    return 0;
+                }
+            }
+            const uint32_t x = ((uint32_t)1 << n) | scmc_rdec_bypass(d, n);
+            if (x - 1 > (uint32_t)max_q - MAG_BITS) {
+                *bad = 1;
+                return 0;
+            }
+            k = MAG_BITS + x;
+        } else {
+            while ((u1 >> (n + 1)) != 0)
+                n++;
+            for (int i = 0; i <= n; i++)
+                model_bit(&cm->escape[at_most(i, ESC_PREFIX - 1) * ACT_CLASSES + cm->act], e, d, j, i < n);
+            if (e)
+                scmc_renc_bypass(e, u1 & (((uint32_t)1 << n) - 1), n);
+            k = a;
+        }
+    }
+    if (k > (uint32_t)max_q) {
+        *bad = 1;
+        return 0;
+    }
+    return neg ? -(int32_t)k : (int32_t)k;
 }
 
 /* The encoder's rate-distortion choice of each value (rdo_choose): the plane's values are
@@ -112,31 +364,11 @@ typedef struct Rdo {
     const float *cost;  /* cost[k]: -log2(k / COST_STEPS), k = 0..COST_STEPS (cost[0] = cost[1]) */
 } Rdo;
 
-/* The bits an adaptive model spends on bit, at its present probability. */
-static inline double bit_cost(const Rdo *r, const ScmcBitModel *m, int bit)
+/* The bits of a bit coded at probability p0 of a 0 (1/65536 units). */
+static inline double p0_cost(const Rdo *r, uint32_t p0, int bit)
 {
-    const unsigned p0 = m->p0 / (SCMC_CDF_TOTAL / COST_STEPS);
-    return r->cost[bit ? COST_STEPS - p0 : p0];
-}
-
-/* The bits of value v in the coefficient models sm, gm and mm (code_plane's binarization). */
-static double value_bits(const Rdo *r, const ScmcBitModel *sm, const ScmcBitModel *gm, const ScmcBitModel *mm,
-                         int32_t v)
-{
-    const uint32_t a = (uint32_t)(v < 0 ? -v : v);
-    double bits = bit_cost(r, sm, a != 0);
-    if (!a)
-        return bits;
-    bits += bit_cost(r, gm, v < 0);
-    for (uint32_t k = 1; k <= MAG_BITS; k++) {
-        bits += bit_cost(r, &mm[k - 1], a > k);
-        if (a == k)
-            return bits;
-    }
-    int n = 0; /* Exp-Golomb escape of a - MAG_BITS - 1: 2n + 1 bypass bits */
-    while (((a - MAG_BITS) >> (n + 1)) != 0)
-        n++;
-    return bits + 2 * n + 1;
+    const unsigned k = p0 / (SCMC_CDF_TOTAL / COST_STEPS);
+    return r->cost[bit ? COST_STEPS - k : k];
 }
 
 /* |c| / step rounded to the nearest integer, at most max_q. */
@@ -147,47 +379,67 @@ static int32_t nearest_magnitude(double c, double step, int max_q)
 }
 
 /* The value for coefficient i among its nearest quantized magnitude, one less, and zero: the one
- * with the least weight * squared error + lambda * bits; *cost is that least sum. */
-static int32_t rdo_choose(const Rdo *r, size_t i, const ScmcBitModel *sm, const ScmcBitModel *gm,
-                          const ScmcBitModel *mm, int max_q, double *cost)
+ * with the least weight * squared error + lambda * bits (code_value's bits at the models' present
+ * probabilities); *cost is that least sum. */
+static int32_t rdo_choose(const Rdo *r, size_t i, Contexts *m, CoefModels *cm, int max_q, double *cost)
 {
     const double c = r->coef[i], ac = fabs(c);
     const int32_t hi = nearest_magnitude(c, r->step, max_q);
+    const uint32_t p_sig = scmc_mix_predict(&m->tables, &cm->sig);
     int32_t best = 0;
-    double best_j = r->weight * c * c + r->lambda * value_bits(r, sm, gm, mm, 0);
-    for (int32_t a = hi; a >= 1 && a >= hi - 1; a--) {
+    double best_j = r->weight * c * c + r->lambda * p0_cost(r, p_sig, 0);
+    if (hi == 0) {
+        *cost = best_j;
+        return 0;
+    }
+    /* Bits shared by every non-zero value, then the magnitude bits up to hi. */
+    const double nonzero = p0_cost(r, p_sig, 1) + p0_cost(r, scmc_mix_predict(&m->tables, &cm->sign), c < 0);
+    double more[MAG_BITS + 1], stop[MAG_BITS + 1]; /* bits of a > k and of a == k after the bits below */
+    for (int k = 1; k <= MAG_BITS && k <= hi; k++) {
+        const uint32_t p = scmc_mix_predict(&m->tables, &cm->mag[k - 1]);
+        more[k] = p0_cost(r, p, 1);
+        stop[k] = p0_cost(r, p, 0);
+    }
+    double run = nonzero; /* the bits of a > 1 .. a > k - 1 */
+    for (int32_t a = 1; a <= hi; a++) {
+        double bits;
+        if (a <= MAG_BITS) {
+            bits = run + stop[a];
+            run += more[a];
+        } else {
+            if (a < hi - 1)
+                continue;
+            const uint32_t u1 = (uint32_t)(a - MAG_BITS);
+            int n = 0;
+            while ((u1 >> (n + 1)) != 0)
+                n++;
+            bits = run + n; /* run: all MAG_BITS continuation bits; n suffix bits */
+            for (int k = 0; k <= n; k++) {
+                const ScmcBitModel *bm = &cm->escape[at_most(k, ESC_PREFIX - 1) * ACT_CLASSES + cm->act];
+                bits += p0_cost(r, bm->p0, k < n);
+            }
+        }
+        if (a < hi - 1)
+            continue;
         const double err = ac - a * r->step;
-        const int32_t v = c < 0 ? -a : a;
-        const double j = r->weight * err * err + r->lambda * value_bits(r, sm, gm, mm, v);
+        const double j = r->weight * err * err + r->lambda * bits;
         if (j < best_j)
-            best_j = j, best = v;
+            best_j = j, best = c < 0 ? -a : a;
     }
     *cost = best_j;
     return best;
 }
 
-static inline void put_bit(ScmcRangeEncoder *e, ScmcBitModel *m, int bit)
-{
-    if (e)
-        scmc_renc_bit(e, m, bit);
-    else
-        scmc_bit_model_update(m, bit);
-}
-
-/* Codes one plane's coefficients with exactly one of e (src: the values), d and rdo non-NULL; q
+/* Codes one plane's coefficients with exactly one of e (src: the values), d and rdo non-NULL; v->q
  * is the plane being filled in coding order (all zero on entry), so both sides read the same
  * contexts. With rdo nothing is written: the values in src are chosen (rdo_choose, and whole
- * blocks against zero) and the models updated as if coded. */
-static int code_plane(int32_t *q, int32_t *src, int w, int h, int cls, int max_q, Contexts *m,
-                      ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *rdo)
+ * blocks against zero) and the models updated as if coded, journalled in jr. */
+static int code_plane(const PlaneView *v, int32_t *src, int nb, int max_q, Contexts *m, ScmcRangeEncoder *e,
+                      ScmcRangeDecoder *d, const Rdo *rdo, Journal *jr)
 {
-    Band bands[1 + 3 * SCMC_WAVELET_LEVELS];
-    const int nb = list_bands(w, h, bands);
-    int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
-    scmc_wavelet_dims(w, dw);
-    scmc_wavelet_dims(h, dh);
-    for (int b = 0; b < nb; b++) {
-        const Band *bd = &bands[b];
+    const int w = v->w;
+    for (int bi = 0; bi < nb; bi++) {
+        const Band *bd = &v->bands[bi];
         const int nbx = (bd->w + BLOCK - 1) / BLOCK, nby = (bd->h + BLOCK - 1) / BLOCK;
         uint8_t *flags = calloc((size_t)nbx * nby, 1);
         if (!flags)
@@ -196,30 +448,26 @@ static int code_plane(int32_t *q, int32_t *src, int w, int h, int cls, int max_q
             for (int bx = 0; bx < nbx; bx++) {
                 const int x1 = bx * BLOCK, y1 = by * BLOCK;
                 const int x2 = x1 + BLOCK < bd->w ? x1 + BLOCK : bd->w, y2 = y1 + BLOCK < bd->h ? y1 + BLOCK : bd->h;
-                ScmcBitModel *bm = &m->block[cls][bd->cls][(bx > 0 && flags[by * nbx + bx - 1]) +
-                                                           (by > 0 && flags[(by - 1) * nbx + bx])];
-                int any;
-                Contexts saved;
+                ScmcBitModel *bm = &m->block[v->plane > 0][bd->cls][(bx > 0 && flags[by * nbx + bx - 1]) +
+                                                                   (by > 0 && flags[(by - 1) * nbx + bx])];
+                int any = 0, bad = 0;
                 double zero_j = 0, coded_j = 0;
                 if (!d) {
-                    any = 0;
                     for (int y = y1; y < y2 && !any; y++)
                         for (int x = x1; x < x2; x++)
                             any |= src[(size_t)(bd->y0 + y) * w + bd->x0 + x] != 0;
                     if (rdo && any) {
-                        saved = *m;
+                        jr->n = 0;
                         for (int y = y1; y < y2; y++)
                             for (int x = x1; x < x2; x++) {
                                 const double c = rdo->coef[(size_t)(bd->y0 + y) * w + bd->x0 + x];
                                 zero_j += rdo->weight * c * c;
                             }
-                        zero_j += rdo->lambda * bit_cost(rdo, bm, 0);
-                        coded_j = rdo->lambda * bit_cost(rdo, bm, 1);
+                        zero_j += rdo->lambda * p0_cost(rdo, bm->p0, 0);
+                        coded_j = rdo->lambda * p0_cost(rdo, bm->p0, 1);
                     }
-                    put_bit(e, bm, any);
-                } else {
-                    any = scmc_rdec_bit(d, bm);
                 }
+                any = model_bit(bm, e, d, rdo && any ? jr : NULL, any);
                 flags[by * nbx + bx] = (uint8_t)any;
                 if (d && scmc_rdec_overrun(d)) {
                     free(flags);
@@ -227,67 +475,37 @@ static int code_plane(int32_t *q, int32_t *src, int w, int h, int cls, int max_q
                 }
                 if (!any)
                     continue;
-                for (int y = y1; y < y2; y++)
+                for (int y = y1; y < y2 && !bad; y++)
                     for (int x = x1; x < x2; x++) {
-                        int32_t *c = &q[(size_t)(bd->y0 + y) * w + bd->x0 + x];
-                        ScmcBitModel *sm, *gm, *mm;
-                        coefficient_models(m, cls, bd, c, w, x, y, parent_sig(q, w, dw, dh, bd->level, x, y), &sm,
-                                           &gm, &mm);
-                        if (!d) {
-                            const size_t i = (size_t)(bd->y0 + y) * w + bd->x0 + x;
-                            int32_t v = src[i];
-                            if (rdo) {
-                                double j;
-                                v = src[i] = rdo_choose(rdo, i, sm, gm, mm, max_q, &j);
-                                coded_j += j;
-                            }
-                            const uint32_t a = (uint32_t)(v < 0 ? -v : v);
-                            put_bit(e, sm, a != 0);
-                            if (a) {
-                                put_bit(e, gm, v < 0);
-                                uint32_t k = 1;
-                                while (k <= MAG_BITS) {
-                                    put_bit(e, &mm[k - 1], a > k);
-                                    if (a == k)
-                                        break;
-                                    k++;
-                                }
-                                if (k > MAG_BITS && e)
-                                    scmc_renc_expgolomb(e, a - MAG_BITS - 1);
-                            }
-                            *c = v;
-                        } else if (scmc_rdec_bit(d, sm)) {
-                            const int neg = scmc_rdec_bit(d, gm);
-                            uint32_t a = 1;
-                            while (a <= MAG_BITS && scmc_rdec_bit(d, &mm[a - 1]))
-                                a++;
-                            if (a > MAG_BITS) {
-                                const uint32_t x2v = scmc_rdec_expgolomb(d);
-                                if (x2v > (uint32_t)max_q) {
-                                    free(flags);
-                                    return SCMC_ERR_CORRUPT;
-                                }
-                                a += x2v;
-                            }
-                            if (a > (uint32_t)max_q) {
-                                free(flags);
-                                return SCMC_ERR_CORRUPT;
-                            }
-                            *c = neg ? -(int32_t)a : (int32_t)a;
+                        const size_t i = (size_t)(bd->y0 + y) * w + bd->x0 + x;
+                        CoefModels cm;
+                        coefficient_models(m, v, bd, x, y, &cm);
+                        int32_t val = src ? src[i] : 0;
+                        if (rdo) {
+                            double j;
+                            val = src[i] = rdo_choose(rdo, i, m, &cm, max_q, &j);
+                            coded_j += j;
                         }
+                        v->q[i] = code_value(m, &cm, e, d, rdo ? jr : NULL, val, max_q, &bad);
+                        if (bad)
+                            break;
                     }
-                if (d && scmc_rdec_overrun(d)) {
+                if (bad || (d && scmc_rdec_overrun(d))) {
                     free(flags);
                     return SCMC_ERR_CORRUPT;
                 }
-                if (rdo && any && zero_j <= coded_j) { /* the whole block is cheaper as zeros */
-                    *m = saved;
+                if (rdo && jr->error) {
+                    free(flags);
+                    return SCMC_ERR_NOMEM;
+                }
+                if (rdo && zero_j <= coded_j) { /* the whole block is cheaper as zeros */
+                    journal_undo(jr);
                     scmc_bit_model_update(bm, 0);
                     flags[by * nbx + bx] = 0;
                     for (int y = y1; y < y2; y++)
                         for (int x = x1; x < x2; x++) {
                             const size_t i = (size_t)(bd->y0 + y) * w + bd->x0 + x;
-                            src[i] = q[i] = 0;
+                            src[i] = v->q[i] = 0;
                         }
                 }
             }
@@ -319,6 +537,30 @@ void scmc_correction_free(ScmcCorrection *c)
     free(c);
 }
 
+#define INIT_ALL(array, type, init)                                                                   \
+    for (size_t i_ = 0; i_ < sizeof(array) / sizeof(type); i_++)                                     \
+    init(&((type *)(array))[i_])
+
+static void contexts_init(Contexts *m)
+{
+    scmc_mix_tables_init(&m->tables);
+    INIT_ALL(m->block, ScmcBitModel, scmc_bit_model_init);
+    INIT_ALL(m->escape, ScmcBitModel, scmc_bit_model_init);
+    INIT_ALL(m->sig_w, ScmcMixWeights, scmc_mix_weights_init);
+    INIT_ALL(m->sig_count, ScmcMixContext, scmc_mix_context_init);
+    INIT_ALL(m->sig_act, ScmcMixContext, scmc_mix_context_init);
+    INIT_ALL(m->sig_pattern, ScmcMixContext, scmc_mix_context_init);
+    INIT_ALL(m->sig_orient, ScmcMixContext, scmc_mix_context_init);
+    INIT_ALL(m->sig_luma, ScmcMixContext, scmc_mix_context_init);
+    INIT_ALL(m->sign_w, ScmcMixWeights, scmc_mix_weights_init);
+    INIT_ALL(m->sign_near, ScmcMixContext, scmc_mix_context_init);
+    INIT_ALL(m->sign_luma, ScmcMixContext, scmc_mix_context_init);
+    INIT_ALL(m->mag_w, ScmcMixWeights, scmc_mix_weights_init);
+    INIT_ALL(m->mag_big, ScmcMixContext, scmc_mix_context_init);
+    INIT_ALL(m->mag_act, ScmcMixContext, scmc_mix_context_init);
+    INIT_ALL(m->mag_cross, ScmcMixContext, scmc_mix_context_init);
+}
+
 /* Codes the three planes (see code_plane for e and d). With coef (the planes' wavelet
  * coefficients; e and d NULL) it is the encoder's choice pass instead: the values in src are
  * rewritten for the weight lambda. */
@@ -332,24 +574,28 @@ static int code_all(ScmcCorrection *c, int32_t *src, ScmcRangeEncoder *e, ScmcRa
         free(cost);
         return SCMC_ERR_NOMEM;
     }
-    ScmcBitModel *all = (ScmcBitModel *)m;
-    for (size_t i = 0; i < sizeof(*m) / sizeof(ScmcBitModel); i++)
-        scmc_bit_model_init(&all[i]);
+    contexts_init(m);
     if (cost) {
         for (int k = 1; k <= COST_STEPS; k++)
             cost[k] = (float)-log2((double)k / COST_STEPS);
         cost[0] = cost[1];
     }
     const size_t n = (size_t)c->width * c->height;
+    Band bands[1 + 3 * SCMC_WAVELET_LEVELS];
+    const int nb = list_bands(c->width, c->height, bands);
     /* Squared RGB error per squared error of Y, Co, Cg (r = Y + Co - Cg, g = Y + Cg, b = Y - Co - Cg). */
     static const double rgb_weight[3] = { 3, 2, 3 };
+    Journal journal = { 0 };
     int r = SCMC_OK;
     for (int p = 0; p < 3 && !r; p++) {
-        const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p],
-                          rgb_weight[p], lambda, cost };
-        r = code_plane(c->q + p * n, src ? src + p * n : NULL, c->width, c->height, p > 0, MAX_DEQUANT / c->step[p],
-                       m, e, d, coef ? &rdo : NULL);
+        PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, c->width, p, bands, { 0 }, { 0 } };
+        scmc_wavelet_dims(c->width, v.dw);
+        scmc_wavelet_dims(c->height, v.dh);
+        const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p], rgb_weight[p], lambda, cost };
+        r = code_plane(&v, src ? src + p * n : NULL, nb, MAX_DEQUANT / c->step[p], m, e, d, coef ? &rdo : NULL,
+                       &journal);
     }
+    free(journal.entries);
     free(m);
     free(cost);
     return r;

@@ -25,6 +25,12 @@ typedef struct ScmcBitModel {
 } ScmcBitModel;
 
 void scmc_bit_model_init(ScmcBitModel *m);
+/* The learning rate (a shift) after count updates: fast for the first observations (roughly the
+ * KT estimator), settling to a window of 128 bits. Shared with the mixer's contexts. */
+static inline int scmc_bit_model_shift(unsigned count)
+{
+    return count < 1 ? 1 : count < 3 ? 2 : count < 7 ? 3 : count < 15 ? 4 : count < 31 ? 5 : count < 63 ? 6 : 7;
+}
 /* Moves the model towards the bit just coded (called by the coder itself). */
 void scmc_bit_model_update(ScmcBitModel *m, int bit);
 
@@ -43,6 +49,8 @@ void scmc_renc_init(ScmcRangeEncoder *e);
 /* Codes symbol s with cdf[0..n] (cdf[0] = 0, cdf[n] = SCMC_CDF_TOTAL, strictly increasing). */
 void scmc_renc_symbol(ScmcRangeEncoder *e, const uint32_t *cdf, int s);
 void scmc_renc_bit(ScmcRangeEncoder *e, ScmcBitModel *m, int bit);
+/* A bit at a probability of 0 the caller gives (1/65536 units, 1..65535), nothing adapted. */
+void scmc_renc_bit_p(ScmcRangeEncoder *e, uint32_t p0, int bit);
 /* nbits (0..32) raw bits, most significant first, each at probability 1/2. */
 void scmc_renc_bypass(ScmcRangeEncoder *e, uint32_t value, int nbits);
 /* Order-0 Exp-Golomb code of v in bypass bits. */
@@ -65,6 +73,7 @@ typedef struct ScmcRangeDecoder {
 void scmc_rdec_init(ScmcRangeDecoder *d, const uint8_t *buf, size_t size);
 int scmc_rdec_symbol(ScmcRangeDecoder *d, const uint32_t *cdf, int n);
 int scmc_rdec_bit(ScmcRangeDecoder *d, ScmcBitModel *m);
+int scmc_rdec_bit_p(ScmcRangeDecoder *d, uint32_t p0);
 uint32_t scmc_rdec_bypass(ScmcRangeDecoder *d, int nbits);
 /* Returns UINT32_MAX for a code longer than 32 bits (invalid stream). */
 uint32_t scmc_rdec_expgolomb(ScmcRangeDecoder *d);

@@ -53,9 +53,9 @@ int scmc_rdec_symbol(ScmcRangeDecoder *d, const uint32_t *cdf, int n)
     return lo;
 }
 
-int scmc_rdec_bit(ScmcRangeDecoder *d, ScmcBitModel *m)
+int scmc_rdec_bit_p(ScmcRangeDecoder *d, uint32_t p0)
 {
-    const uint32_t bound = (d->range >> SCMC_CDF_BITS) * m->p0;
+    const uint32_t bound = (d->range >> SCMC_CDF_BITS) * p0;
     int bit;
     if (d->code < bound) {
         d->range = bound;
@@ -65,8 +65,14 @@ int scmc_rdec_bit(ScmcRangeDecoder *d, ScmcBitModel *m)
         d->range -= bound;
         bit = 1;
     }
-    scmc_bit_model_update(m, bit);
     normalize(d);
+    return bit;
+}
+
+int scmc_rdec_bit(ScmcRangeDecoder *d, ScmcBitModel *m)
+{
+    const int bit = scmc_rdec_bit_p(d, m->p0);
+    scmc_bit_model_update(m, bit);
     return bit;
 }
 

@@ -12,16 +12,9 @@ void scmc_bit_model_init(ScmcBitModel *m)
     m->count = 0;
 }
 
-/* Learning rate of a bit model: fast for the first observations (roughly the KT estimator),
- * settling to a window of 128 bits. Shared with the decoder through this one function. */
-static inline int bit_model_shift(unsigned count)
-{
-    return count < 1 ? 1 : count < 3 ? 2 : count < 7 ? 3 : count < 15 ? 4 : count < 31 ? 5 : count < 63 ? 6 : 7;
-}
-
 void scmc_bit_model_update(ScmcBitModel *m, int bit)
 {
-    const int s = bit_model_shift(m->count);
+    const int s = scmc_bit_model_shift(m->count);
     if (bit)
         m->p0 -= m->p0 >> s;
     else
@@ -90,17 +83,22 @@ void scmc_renc_symbol(ScmcRangeEncoder *e, const uint32_t *cdf, int s)
     normalize(e);
 }
 
-void scmc_renc_bit(ScmcRangeEncoder *e, ScmcBitModel *m, int bit)
+void scmc_renc_bit_p(ScmcRangeEncoder *e, uint32_t p0, int bit)
 {
-    const uint32_t bound = (e->range >> SCMC_CDF_BITS) * m->p0;
+    const uint32_t bound = (e->range >> SCMC_CDF_BITS) * p0;
     if (bit) {
         e->low += bound;
         e->range -= bound;
     } else {
         e->range = bound;
     }
-    scmc_bit_model_update(m, bit);
     normalize(e);
+}
+
+void scmc_renc_bit(ScmcRangeEncoder *e, ScmcBitModel *m, int bit)
+{
+    scmc_renc_bit_p(e, m->p0, bit);
+    scmc_bit_model_update(m, bit);
 }
 
 void scmc_renc_bypass(ScmcRangeEncoder *e, uint32_t value, int nbits)

@@ -735,6 +735,83 @@ START_TEST(correction_values_trade_rate_for_distortion)
 }
 END_TEST
 
+
+/* count 5 x 5 spots of +-amp at random places (positions and signs from seed) into a w x h plane. */
+static void add_spots(double *plane, int w, int h, uint64_t seed, int count, double amp)
+{
+    for (int i = 0; i < count; i++) {
+        const int x0 = (int)test_rand_below(&seed, (uint32_t)(w - 6));
+        const int y0 = (int)test_rand_below(&seed, (uint32_t)(h - 6));
+        const double a = test_rand_below(&seed, 2) ? amp : -amp;
+        for (int y = y0; y < y0 + 5; y++)
+            for (int x = x0; x < x0 + 5; x++)
+                plane[(size_t)y * w + x] += a;
+    }
+}
+
+/* An image from Y, Co, Cg planes (the correction's colour space), rounded and clamped. */
+static void image_from_ycocg(ScmcImage *img, int w, int h, const double *yp, const double *co, const double *cg)
+{
+    ck_assert_int_eq(scmc_image_alloc(img, w, h), SCMC_OK);
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        const double rgb[3] = { yp[i] + co[i] - cg[i], yp[i] + cg[i], yp[i] - co[i] - cg[i] };
+        for (int k = 0; k < 3; k++) {
+            const long v = lround(rgb[k]);
+            img->rgb[3 * i + k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    }
+}
+
+START_TEST(correction_chroma_reads_the_luma)
+{
+    /* The same spots in luma and Co cost fewer bytes than spots of the same number and strength
+     * in different places: the chroma contexts read the luma coefficients at the same position. */
+    const int w = 128, h = 96;
+    const size_t n = (size_t)w * h;
+    double *yp = calloc(n, sizeof(double)), *co = calloc(n, sizeof(double)), *cg = calloc(n, sizeof(double));
+    ck_assert(yp && co && cg);
+    size_t bytes[2];
+    ScmcImage base;
+    grey(&base, w, h);
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < n; i++)
+            yp[i] = 128, co[i] = cg[i] = 0;
+        add_spots(yp, w, h, 77, 60, 40);
+        add_spots(co, w, h, k ? 78 : 77, 60, 30);
+        ScmcImage img, out;
+        image_from_ycocg(&img, w, h, yp, co, cg);
+        code_correction(&img, &base, 6, 6, &out, &bytes[k]);
+        ck_assert_double_gt(scmc_psnr(&img, &out), 35.0);
+        scmc_image_free(&img);
+        scmc_image_free(&out);
+    }
+    ck_assert_msg(bytes[0] < 0.93 * bytes[1], "aligned %zu bytes, apart %zu", bytes[0], bytes[1]);
+    scmc_image_free(&base);
+    free(yp);
+    free(co);
+    free(cg);
+}
+END_TEST
+
+START_TEST(correction_large_values_round_trip)
+{
+    /* Strong noise at step 1: magnitudes far past the unary bits, through the escape's adaptive
+     * prefix and bypass suffix, come back exactly (the decoded image is the fine quantization's). */
+    ScmcImage img, base, out;
+    ck_assert_int_eq(scmc_image_alloc(&img, 70, 50), SCMC_OK);
+    uint64_t seed = 99;
+    for (size_t i = 0; i < (size_t)70 * 50 * 3; i++)
+        img.rgb[i] = (uint8_t)test_rand_below(&seed, 256);
+    grey(&base, 70, 50);
+    size_t bytes;
+    code_correction(&img, &base, 1, 1, &out, &bytes);
+    ck_assert_double_gt(scmc_psnr(&img, &out), 45.0);
+    scmc_image_free(&img);
+    scmc_image_free(&base);
+    scmc_image_free(&out);
+}
+END_TEST
+
 START_TEST(damaged_corrections_are_refused)
 {
     ScmcImage img, base;
@@ -886,6 +963,8 @@ static Suite *suite(void)
     tcase_add_test(tc, wavelet_inverse_matches_forward);
     tcase_add_test(tc, correction_rate_follows_the_step);
     tcase_add_test(tc, correction_values_trade_rate_for_distortion);
+    tcase_add_test(tc, correction_chroma_reads_the_luma);
+    tcase_add_test(tc, correction_large_values_round_trip);
     tcase_add_test(tc, damaged_corrections_are_refused);
     tcase_add_test(tc, sharpening_steepens_a_ramp);
     tcase_add_test(tc, sharpening_choice_costs_no_psnr);

@@ -1,0 +1,101 @@
+/* Logistic mixing of adaptive bit models (mixer.h; bitstream-spec/entropy.md, "Mixed bits"). */
+#include "mixer.h"
+
+#include "range_coder.h"
+
+/* The logistic 4096 / (1 + e^-x) at x = -8, -7.5, ..., 8, rounded: the squash interpolates
+ * between these, so no floating point enters a prediction. */
+static const int16_t squash_knots[33] = {
+    1,    2,    4,    6,    10,   17,   27,   45,   74,   120,  194,  311,  488,  747,  1102, 1546, 2048,
+    2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090, 4092, 4094, 4095,
+};
+
+#define STRETCH_MAX 2047
+#define INITIAL_WEIGHT (65536 / 5) /* 0.2 */
+#define BIAS_INPUT 77              /* the constant input: 0.3 in stretch units */
+#define LEARNING_RATE 20           /* weight step per (input x error) in 2^-16 units */
+#define SLOW_SHIFT 7               /* the slow probability's window: 128 bits */
+#define FAST_SHIFT 5               /* the fast one's: 32 bits */
+
+/* v / 2^s rounded towards minus infinity (a right shift of a negative value is
+ * implementation-defined in C, so it is spelled out). */
+static inline int64_t shift_floor(int64_t v, int s)
+{
+    return v >= 0 ? v >> s : -((-v + ((int64_t)1 << s) - 1) >> s);
+}
+
+/* 4096 / (1 + e^(-d / 256)) for d in -2047..2047, linear between the knots; 1..4095. */
+static int squash(int d)
+{
+    if (d > STRETCH_MAX)
+        d = STRETCH_MAX;
+    if (d < -STRETCH_MAX)
+        d = -STRETCH_MAX;
+    const int j = (d + 2048) >> 7, f = (d + 2048) & 127;
+    return squash_knots[j] + (((squash_knots[j + 1] - squash_knots[j]) * f) >> 7);
+}
+
+void scmc_mix_tables_init(ScmcMixTables *t)
+{
+    /* The inverse of squash: stretch[p] is the least d whose squash reaches p. */
+    int p = 0;
+    for (int d = -STRETCH_MAX; d <= STRETCH_MAX; d++) {
+        const int v = squash(d);
+        while (p <= v && p < 4096)
+            t->stretch[p++] = (int16_t)d;
+    }
+    while (p < 4096)
+        t->stretch[p++] = STRETCH_MAX;
+}
+
+void scmc_mix_context_init(ScmcMixContext *c)
+{
+    c->slow = c->fast = 1u << 15;
+    c->count = 0;
+}
+
+void scmc_mix_weights_init(ScmcMixWeights *w)
+{
+    for (int i = 0; i < SCMC_MIX_INPUTS; i++)
+        w->w[i] = INITIAL_WEIGHT;
+}
+
+uint32_t scmc_mix_predict(const ScmcMixTables *t, ScmcMix *m)
+{
+    int k = 0;
+    int64_t dot = 0;
+    for (int i = 0; i < m->n; i++) {
+        m->in[k++] = t->stretch[m->ctx[i]->slow >> 4];
+        m->in[k++] = t->stretch[m->ctx[i]->fast >> 4];
+    }
+    m->in[k++] = BIAS_INPUT;
+    for (int i = 0; i < k; i++)
+        dot += (int64_t)m->weights->w[i] * m->in[i];
+    const int64_t d = shift_floor(dot, 16);
+    m->p1 = squash(d < -STRETCH_MAX ? -STRETCH_MAX : d > STRETCH_MAX ? STRETCH_MAX : (int)d);
+    return (uint32_t)(4096 - m->p1) << 4;
+}
+
+/* Moves p (1/65536 units) towards the bit by 1/2^shift of the distance. */
+static inline uint16_t adapt(uint16_t p, int bit, int shift)
+{
+    return bit ? (uint16_t)(p + ((65535 - p) >> shift)) : (uint16_t)(p - (p >> shift));
+}
+
+void scmc_mix_update(ScmcMix *m, int bit)
+{
+    const int err = ((bit << 12) - m->p1) * LEARNING_RATE;
+    const int k = 2 * m->n + 1;
+    for (int i = 0; i < k; i++)
+        m->weights->w[i] += (int32_t)shift_floor((int64_t)m->in[i] * err, 16);
+    for (int i = 0; i < m->n; i++) {
+        ScmcMixContext *c = m->ctx[i];
+        /* The first updates average (the bit model's count-based rate), then each rate holds its
+         * window. */
+        const int early = scmc_bit_model_shift(c->count);
+        c->slow = adapt(c->slow, bit, early < SLOW_SHIFT ? early : SLOW_SHIFT);
+        c->fast = adapt(c->fast, bit, early < FAST_SHIFT ? early : FAST_SHIFT);
+        if (c->count < 255)
+            c->count++;
+    }
+}
