@@ -151,12 +151,15 @@ typedef struct PlaneView {
     int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
 } PlaneView;
 
-/* The decisions of one coefficient, ready to predict: significance, sign, the unary magnitude
- * bits, and the escape prefix's models. */
+/* The decisions of one coefficient: significance, ready to predict; sign and the unary magnitude
+ * bits once value_models has set them (most coefficients are 0 and never need them); the escape
+ * prefix's models. */
 typedef struct CoefModels {
     ScmcMix sig, sign, mag[MAG_BITS];
     ScmcBitModel *escape; /* [ESC_PREFIX][ACT_CLASSES], read at [j][act] */
     int act;
+    /* what value_models reads */
+    int cls, band_cls, plane, orient, big, cross, sign_left, sign_up, luma_sign, chroma;
 } CoefModels;
 
 /* The contexts of the coefficient at (x, y) of band b. From the plane: the
@@ -215,18 +218,16 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
     else
         scmc_mix_add(&cm->sig, &m->sig_orient[bc][at_most(orient, 3)][act]);
 
-    scmc_mix_begin(&cm->sign, &m->sign_w[cls][bc][b->orient]);
-    scmc_mix_add(&cm->sign, &m->sign_near[cls][bc][b->orient][3 * (sign_of(left) + 1) + sign_of(up) + 1]);
-    if (v->luma)
-        scmc_mix_add(&cm->sign, &m->sign_luma[v->plane - 1][bc][luma_sign + 1][sign_of(left) + 1]);
-
-    const int cross = at_most(v->luma ? luma : parent, 3);
-    for (int k = 0; k < MAG_BITS; k++) {
-        scmc_mix_begin(&cm->mag[k], &m->mag_w[cls][bc][k]);
-        scmc_mix_add(&cm->mag[k], &m->mag_big[cls][bc][k][big]);
-        scmc_mix_add(&cm->mag[k], &m->mag_act[cls][bc][k][act]);
-        scmc_mix_add(&cm->mag[k], &m->mag_cross[v->plane][bc][k][cross]);
-    }
+    cm->cls = cls;
+    cm->band_cls = bc;
+    cm->plane = v->plane;
+    cm->orient = b->orient;
+    cm->big = big;
+    cm->cross = at_most(v->luma ? luma : parent, 3);
+    cm->sign_left = sign_of(left);
+    cm->sign_up = sign_of(up);
+    cm->luma_sign = luma_sign;
+    cm->chroma = v->luma != NULL;
     cm->escape = &m->escape[cls][bc][0][0];
     cm->act = act;
 }
@@ -268,6 +269,22 @@ static void journal_undo(Journal *j)
     while (j->n > 0) {
         const JournalEntry *e = &j->entries[--j->n];
         memcpy(e->addr, e->old, e->size);
+    }
+}
+
+/* The sign and magnitude decisions of a coefficient whose significance is 1. */
+static void value_models(Contexts *m, CoefModels *cm)
+{
+    const int cls = cm->cls, bc = cm->band_cls;
+    scmc_mix_begin(&cm->sign, &m->sign_w[cls][bc][cm->orient]);
+    scmc_mix_add(&cm->sign, &m->sign_near[cls][bc][cm->orient][3 * (cm->sign_left + 1) + cm->sign_up + 1]);
+    if (cm->chroma)
+        scmc_mix_add(&cm->sign, &m->sign_luma[cm->plane - 1][bc][cm->luma_sign + 1][cm->sign_left + 1]);
+    for (int k = 0; k < MAG_BITS; k++) {
+        scmc_mix_begin(&cm->mag[k], &m->mag_w[cls][bc][k]);
+        scmc_mix_add(&cm->mag[k], &m->mag_big[cls][bc][k][cm->big]);
+        scmc_mix_add(&cm->mag[k], &m->mag_act[cls][bc][k][cm->act]);
+        scmc_mix_add(&cm->mag[k], &m->mag_cross[cm->plane][bc][k][cm->cross]);
     }
 }
 
@@ -314,6 +331,7 @@ static int32_t code_value(Contexts *m, CoefModels *cm, ScmcRangeEncoder *e, Scmc
     const uint32_t a = (uint32_t)mag_of(v);
     if (!mixed_bit(&m->tables, &cm->sig, e, d, j, a != 0))
         return 0;
+    value_models(m, cm);
     const int neg = mixed_bit(&m->tables, &cm->sign, e, d, j, v < 0);
     uint32_t k = 1;
     while (k <= MAG_BITS && mixed_bit(&m->tables, &cm->mag[k - 1], e, d, j, a > k))
@@ -392,35 +410,31 @@ static int32_t rdo_choose(const Rdo *r, size_t i, Contexts *m, CoefModels *cm, i
         *cost = best_j;
         return 0;
     }
-    /* Bits shared by every non-zero value, then the magnitude bits up to hi. */
-    const double nonzero = p0_cost(r, p_sig, 1) + p0_cost(r, scmc_mix_predict(&m->tables, &cm->sign), c < 0);
-    double more[MAG_BITS + 1], stop[MAG_BITS + 1]; /* bits of a > k and of a == k after the bits below */
+    value_models(m, cm);
+    /* run[k]: the bits shared by every value above k (significance, sign, "a > 1" .. "a > k");
+     * stop[k]: the bit that ends the unary code at k. */
+    double run[MAG_BITS + 1], stop[MAG_BITS + 1];
+    run[0] = p0_cost(r, p_sig, 1) + p0_cost(r, scmc_mix_predict(&m->tables, &cm->sign), c < 0);
     for (int k = 1; k <= MAG_BITS && k <= hi; k++) {
         const uint32_t p = scmc_mix_predict(&m->tables, &cm->mag[k - 1]);
-        more[k] = p0_cost(r, p, 1);
+        run[k] = run[k - 1] + p0_cost(r, p, 1);
         stop[k] = p0_cost(r, p, 0);
     }
-    double run = nonzero; /* the bits of a > 1 .. a > k - 1 */
-    for (int32_t a = 1; a <= hi; a++) {
+    for (int32_t a = hi > 1 ? hi - 1 : 1; a <= hi; a++) {
         double bits;
         if (a <= MAG_BITS) {
-            bits = run + stop[a];
-            run += more[a];
+            bits = run[a - 1] + stop[a];
         } else {
-            if (a < hi - 1)
-                continue;
-            const uint32_t u1 = (uint32_t)(a - MAG_BITS);
+            const uint32_t u1 = (uint32_t)(a - MAG_BITS); /* the escape's value + 1 */
             int n = 0;
             while ((u1 >> (n + 1)) != 0)
                 n++;
-            bits = run + n; /* run: all MAG_BITS continuation bits; n suffix bits */
+            bits = run[MAG_BITS] + n; /* n suffix bits in bypass */
             for (int k = 0; k <= n; k++) {
                 const ScmcBitModel *bm = &cm->escape[at_most(k, ESC_PREFIX - 1) * ACT_CLASSES + cm->act];
                 bits += p0_cost(r, bm->p0, k < n);
             }
         }
-        if (a < hi - 1)
-            continue;
         const double err = ac - a * r->step;
         const double j = r->weight * err * err + r->lambda * bits;
         if (j < best_j)

@@ -33,14 +33,15 @@ void scmc_structure_params(int detail, ScmcStructureParams *p)
          * edges (it gains more per byte than lattice samples: docs/structure.md), so the lattice
          * is at its widest and the sketch keeps the strongest edges; the levels differ in the
          * sketch budget and the wavelet steps, measured on Kodak with benches/structure_stats.
-         * The steps are those at which the rate-distortion choice of the correction's values
-         * (session 17) spends what the dead-zone quantizer spent at the earlier steps (432, 318,
-         * 258, 192, 120), for 0.0-0.13 dB more (docs/structure.md). */
-        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 491, 511 },
-        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 363, 378 },
-        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 294, 306 },
-        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 221, 230 },
-        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 140, 146 },
+         * The steps are those at which the mixed contexts of STR7 (session 18) spend what STR6
+         * spent at 491, 363, 294, 221 and 140 (themselves the steps at which session 17's
+         * rate-distortion choice spent what the dead-zone quantizer did), for 0.02-0.04 dB more
+         * (docs/structure.md). */
+        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 475, 494 },
+        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 349, 363 },
+        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 285, 296 },
+        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 215, 224 },
+        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 136, 141 },
     };
     if (detail < SCMC_STRUCTURE_DETAIL_MIN)
         detail = SCMC_STRUCTURE_DETAIL_MIN;
