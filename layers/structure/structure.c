@@ -56,8 +56,10 @@ void scmc_structure_params_for(int detail, int quality, int with_signal, ScmcStr
      * coarser, as in the levels). The learned codec spends more on the low frequencies of smooth
      * pictures than the wavelet does (measured: docs/structure.md), so under it the correction is
      * far finer than the structure level alone uses; the sketch stays level 3's (a finer sketch
-     * measured no better under a fine correction, and costs twice the encoding time). */
-    static const int16_t step_under_signal[8] = { 85, 42, 30, 21, 15, 10, 7, 5 };
+     * measured no better under a fine correction, and costs twice the encoding time). The map is
+     * session 15's (85, 42, 30, 21, 15, 10, 7, 5) times 0.72: once STR7 made the correction
+     * cheaper, finer steps paid (docs/structure.md). */
+    static const int16_t step_under_signal[8] = { 61, 30, 22, 15, 11, 7, 5, 4 };
     scmc_structure_params(detail != SCMC_STRUCTURE_DETAIL_AUTO ? detail : SCMC_STRUCTURE_DETAIL_ALONE, p);
     if (detail != SCMC_STRUCTURE_DETAIL_AUTO || !with_signal)
         return;
