@@ -324,7 +324,7 @@ static int model_bit(ScmcBitModel *bm, ScmcRangeEncoder *e, ScmcRangeDecoder *d,
 /* Codes (e), decodes (d) or learns (neither) the value v of a coefficient: significance, sign,
  * unary magnitude bits up to MAG_BITS, then an Exp-Golomb escape of |v| - MAG_BITS - 1 whose
  * prefix bits are adaptive (in the class of the neighbours' activity) and suffix bits bypass.
- * Returns the value, or SCMC_ERR_CORRUPT through *bad when a decoded one is out of range. */
+ * Returns the value; sets *bad when a decoded one is out of range (the payload is refused). */
 static int32_t code_value(Contexts *m, CoefModels *cm, ScmcRangeEncoder *e, ScmcRangeDecoder *d, Journal *j,
                           int32_t v, int max_q, int *bad)
 {
