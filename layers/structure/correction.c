@@ -321,6 +321,15 @@ static int model_bit(ScmcBitModel *bm, ScmcRangeEncoder *e, ScmcRangeDecoder *d,
     return bit;
 }
 
+/* The Exp-Golomb prefix length of u1 >= 1 (the escape's value + 1): floor(log2(u1)). */
+static int escape_prefix_length(uint32_t u1)
+{
+    int n = 0;
+    while ((u1 >> (n + 1)) != 0)
+        n++;
+    return n;
+}
+
 /* Codes (e), decodes (d) or learns (neither) the value v of a coefficient: significance, sign,
  * unary magnitude bits up to MAG_BITS, then an Exp-Golomb escape of |v| - MAG_BITS - 1 whose
  * prefix bits are adaptive (in the class of the neighbours' activity) and suffix bits bypass.
@@ -346,15 +355,9 @@ static int32_t code_value(Contexts *m, CoefModels *cm, ScmcRangeEncoder *e, Scmc
                     return 0;
                 }
             }
-            const uint32_t x = ((uint32_t)1 << n) | scmc_rdec_bypass(d, n);
-            if (x - 1 > (uint32_t)max_q - MAG_BITS) {
-                *bad = 1;
-                return 0;
-            }
-            k = MAG_BITS + x;
+            k = MAG_BITS + (((uint32_t)1 << n) | scmc_rdec_bypass(d, n)); /* checked against max_q below */
         } else {
-            while ((u1 >> (n + 1)) != 0)
-                n++;
+            n = escape_prefix_length(u1);
             for (int i = 0; i <= n; i++)
                 model_bit(&cm->escape[at_most(i, ESC_PREFIX - 1) * ACT_CLASSES + cm->act], e, d, j, i < n);
             if (e)
@@ -425,10 +428,7 @@ static int32_t rdo_choose(const Rdo *r, size_t i, Contexts *m, CoefModels *cm, i
         if (a <= MAG_BITS) {
             bits = run[a - 1] + stop[a];
         } else {
-            const uint32_t u1 = (uint32_t)(a - MAG_BITS); /* the escape's value + 1 */
-            int n = 0;
-            while ((u1 >> (n + 1)) != 0)
-                n++;
+            const int n = escape_prefix_length((uint32_t)(a - MAG_BITS));
             bits = run[MAG_BITS] + n; /* n suffix bits in bypass */
             for (int k = 0; k <= n; k++) {
                 const ScmcBitModel *bm = &cm->escape[at_most(k, ESC_PREFIX - 1) * ACT_CLASSES + cm->act];
