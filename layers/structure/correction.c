@@ -630,6 +630,8 @@ int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int he
     c->step[1] = c->step[2] = chroma;
     c->sharpen = sharpen;
     int r = code_all(c, NULL, NULL, &d, NULL, 0);
+    if (!r)
+        r = scmc_restore_read(&d, &c->restore);
     if (!r && scmc_rdec_overrun(&d))
         r = SCMC_ERR_CORRUPT;
     if (r) {
@@ -677,7 +679,10 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
     }
     free(plane);
     free(tmp);
-    return SCMC_OK;
+    r = scmc_restore_apply(&c->restore, out);
+    if (r)
+        scmc_image_free(out);
+    return r;
 }
 
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
@@ -738,9 +743,15 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
         if (r)
             goto done;
     }
-    /* The display sharpening works on what the decoder has: base plus the coded correction. */
-    int sharpen;
-    r = scmc_sharpen_choose(img, &trial, &sharpen);
+    /* The restoration filter is fitted to what the decoder has, base plus the coded correction,
+     * at the quantizer's rate-distortion weight; the display sharpening then to the filtered
+     * picture. */
+    r = scmc_restore_choose(img, &trial, lambda_scale * step * step, &c->restore);
+    if (!r)
+        r = scmc_restore_apply(&c->restore, &trial);
+    int sharpen = 0;
+    if (!r)
+        r = scmc_sharpen_choose(img, &trial, &sharpen);
     scmc_image_free(&trial);
     if (r)
         goto done;
@@ -751,6 +762,8 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     scmc_renc_bypass(&e, (uint32_t)chroma_step, BITS_STEP);
     scmc_renc_bypass(&e, (uint32_t)sharpen, BITS_SHARPEN);
     r = code_all(c, src, &e, NULL, NULL, 0);
+    if (!r)
+        scmc_restore_write(&e, &c->restore);
     if (!r && (e.error || scmc_renc_finish(&e, payload, size)))
         r = SCMC_ERR_NOMEM;
     scmc_renc_free(&e);

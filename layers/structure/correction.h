@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "image/image.h"
+#include "restore.h"
 
 /* Quantizer steps are in grey levels of the unit-gain transform, 1..SCMC_CORRECTION_MAX_STEP. */
 #define SCMC_CORRECTION_MAX_STEP 4095
@@ -17,6 +18,7 @@ typedef struct ScmcCorrection {
     int step[3];   /* Y, Co, Cg */
     int sharpen;   /* edge sharpening strength for display, 0..SCMC_SHARPEN_MAX (sharpen.h) */
     int32_t *q;    /* 3 planes of width * height quantized coefficients, Mallat layout */
+    ScmcRestore restore; /* the restoration filter applied after the correction (restore.h) */
 } ScmcCorrection;
 
 /* The encoder's rate-distortion weight: the values minimise squared RGB error + lambda * bits with
@@ -32,8 +34,9 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
                               double lambda_scale, uint8_t **payload, size_t *size);
 /* SCMC_ERR_CORRUPT when the payload is invalid. */
 int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int height, ScmcCorrection **out);
-/* out = base + the correction (out is allocated): base1, what the signal layer refines; the
- * sharpening is for display only (structure_layer.c). Integer-only: identical on every machine. */
+/* out = base + the correction, restoration-filtered (out is allocated): base1, what the signal
+ * layer refines; the sharpening is for display only (structure_layer.c). Integer-only: identical
+ * on every machine. */
 int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcImage *out);
 void scmc_correction_free(ScmcCorrection *c);
 #endif

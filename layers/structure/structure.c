@@ -14,11 +14,11 @@
 #include "structure_internal.h"
 
 /* The layer has no trained model; its identifier names the version of the payload syntax and of
- * the rebuild ("STR7": the correction's coefficients in mixed bits; "STR6": edge sharpening after
+ * the rebuild ("STR8": a restoration filter after the correction; "STR7": the correction's coefficients in mixed bits; "STR6": edge sharpening after
  * the correction; "STR5": the wavelet correction sub-layer; "STR4": split lattice cells,
  * biharmonic field, softened upsampling), so a decoder never pairs a stream with a different
  * rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545237u
+#define STRUCTURE_MODEL_ID 0x53545238u
 
 uint32_t scmc_structure_model_id(void)
 {

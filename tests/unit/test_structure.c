@@ -1,7 +1,7 @@
 /* Structure layer: sketch coder round trips, deterministic extraction and rebuild, the rebuild
  * improving on base0, edges kept sharp, odd sizes, and damaged payloads refused cleanly; the
  * wavelet correction sub-layer: the integer inverse transform against the forward one, round
- * trips, and damaged payloads. */
+ * trips, and damaged payloads; its restoration filter: classes, syntax, fit. */
 #include <math.h>
 #include <string.h>
 
@@ -9,6 +9,7 @@
 #include "entropy/range_coder.h"
 #include "layers/semantic/semantic.h"
 #include "layers/structure/correction.h"
+#include "layers/structure/restore.h"
 #include "layers/structure/sharpen.h"
 #include "layers/structure/sketch.h"
 #include "layers/structure/structure.h"
@@ -941,6 +942,148 @@ START_TEST(sharpening_choice_costs_no_psnr)
 }
 END_TEST
 
+/* Grey 128 on the left half; on the right half a pattern of period 4 (two dark, two bright)
+ * along x, along y or along x + y. */
+static void stripes(ScmcImage *img, int w, int h, int kind)
+{
+    ck_assert_int_eq(scmc_image_alloc(img, w, h), SCMC_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const int s = kind == 0 ? x : kind == 1 ? y : x + y;
+            const uint8_t v = x < w / 2 ? 128 : s % 4 < 2 ? 60 : 190;
+            memset(img->rgb + ((size_t)y * w + x) * 3, v, 3);
+        }
+}
+
+START_TEST(restore_classes_follow_activity_and_direction)
+{
+    const int w = 64, h = 48;
+    /* the direction a pattern varies in: along x 1, along y 2, along x + y 3 */
+    static const int expected_dir[3] = { 1, 2, 3 };
+    uint8_t *cls = malloc((size_t)w * h);
+    for (int kind = 0; kind < 3; kind++) {
+        ScmcImage img;
+        stripes(&img, w, h, kind);
+        ck_assert_int_eq(scmc_restore_classify(&img, cls), SCMC_OK);
+        for (int y = 4; y < h - 4; y++) {
+            /* flat: no activity, no direction */
+            ck_assert_int_eq(cls[(size_t)y * w + 10], 0);
+            const int c = cls[(size_t)y * w + 50];
+            ck_assert_int_eq(c % 5, expected_dir[kind]);
+            ck_assert_int_gt(c / 5, 0);
+        }
+        scmc_image_free(&img);
+    }
+    free(cls);
+}
+END_TEST
+
+START_TEST(restore_syntax_round_trips_and_refuses_bad_values)
+{
+    uint64_t rng = 11;
+    for (int it = 0; it < 50; it++) {
+        ScmcRestore f = { 0 }, g;
+        f.filters = (int)test_rand_below(&rng, SCMC_RESTORE_CLASSES + 1);
+        for (int c = 0; c < SCMC_RESTORE_CLASSES && f.filters; c++)
+            f.map[c] = (uint8_t)test_rand_below(&rng, (uint32_t)f.filters);
+        const int range = it % 2 ? SCMC_RESTORE_MAX_COEF : 20;
+        for (int i = 0; i < f.filters; i++)
+            for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
+                f.coef[i][t] = (int16_t)((int)test_rand_below(&rng, 2 * range + 1) - range);
+        ScmcRangeEncoder e;
+        scmc_renc_init(&e);
+        scmc_restore_write(&e, &f);
+        uint8_t *buf;
+        size_t size;
+        ck_assert_int_eq(scmc_renc_finish(&e, &buf, &size), 0);
+        scmc_renc_free(&e);
+        ScmcRangeDecoder d;
+        scmc_rdec_init(&d, buf, size);
+        ck_assert_int_eq(scmc_restore_read(&d, &g), SCMC_OK);
+        ck_assert(!scmc_rdec_overrun(&d));
+        ck_assert_int_eq(g.filters, f.filters);
+        if (f.filters) {
+            ck_assert(!memcmp(g.map, f.map, sizeof(f.map)));
+            ck_assert(!memcmp(g.coef, f.coef, (size_t)f.filters * sizeof(f.coef[0])));
+        }
+        free(buf);
+    }
+    /* more filters than classes, and a class mapped past the last filter */
+    for (int bad = 0; bad < 2; bad++) {
+        ScmcRangeEncoder e;
+        scmc_renc_init(&e);
+        if (bad == 0) {
+            scmc_renc_bypass(&e, SCMC_RESTORE_CLASSES + 1, 5);
+        } else {
+            scmc_renc_bypass(&e, 3, 5);
+            scmc_renc_bypass(&e, 3, 2);
+        }
+        for (int k = 0; k < 40; k++)
+            scmc_renc_bypass(&e, 0, 8);
+        uint8_t *buf;
+        size_t size;
+        ck_assert_int_eq(scmc_renc_finish(&e, &buf, &size), 0);
+        scmc_renc_free(&e);
+        ScmcRangeDecoder d;
+        scmc_rdec_init(&d, buf, size);
+        ScmcRestore g;
+        ck_assert_int_eq(scmc_restore_read(&d, &g), SCMC_ERR_CORRUPT);
+        free(buf);
+    }
+}
+END_TEST
+
+/* The scene with fine shading on it, and the same blurred by [1 2 1] / 4 both ways: the
+ * softness a coarse correction leaves, which a fitted filter can largely take back. */
+START_TEST(restore_fit_undoes_a_blur_and_keeps_flat_areas)
+{
+    const int w = 96, h = 64;
+    ScmcImage img, soft, out;
+    scene(&img, w, h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < 3; k++) {
+                uint8_t *p = img.rgb + ((size_t)y * w + x) * 3 + k;
+                *p = (uint8_t)(*p * 0.8 + 25 + 20 * sin(x * 0.9 + k) * sin(y * 0.7));
+            }
+    ck_assert_int_eq(scmc_image_alloc(&soft, w, h), SCMC_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int k = 0; k < 3; k++) {
+                int s = 0;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++) {
+                        const int yy = y + dy < 0 ? 0 : y + dy >= h ? h - 1 : y + dy;
+                        const int xx = x + dx < 0 ? 0 : x + dx >= w ? w - 1 : x + dx;
+                        s += (2 - abs(dy)) * (2 - abs(dx)) * img.rgb[((size_t)yy * w + xx) * 3 + k];
+                    }
+                soft.rgb[((size_t)y * w + x) * 3 + k] = (uint8_t)((s + 8) / 16);
+            }
+    ScmcRestore f;
+    ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1.0, &f), SCMC_OK);
+    ck_assert_int_gt(f.filters, 0);
+    ck_assert_int_eq(scmc_image_copy(&out, &soft), SCMC_OK);
+    ck_assert_int_eq(scmc_restore_apply(&f, &out), SCMC_OK);
+    const double before = scmc_mse(&img, &soft), after = scmc_mse(&img, &out);
+    ck_assert_msg(after < 0.6 * before, "MSE %.2f -> %.2f", before, after);
+    scmc_image_free(&out);
+    /* filters dearer than anything they could gain are not sent */
+    ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1e9, &f), SCMC_OK);
+    ck_assert_int_eq(f.filters, 0);
+    /* the weights sum to one: a flat picture stays as it is under any filter */
+    ScmcImage flat;
+    grey(&flat, w, h);
+    ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1.0, &f), SCMC_OK);
+    ck_assert_int_eq(scmc_image_copy(&out, &flat), SCMC_OK);
+    ck_assert_int_eq(scmc_restore_apply(&f, &out), SCMC_OK);
+    expect_same_image(&out, &flat);
+    scmc_image_free(&out);
+    scmc_image_free(&flat);
+    scmc_image_free(&img);
+    scmc_image_free(&soft);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("structure");
@@ -968,6 +1111,9 @@ static Suite *suite(void)
     tcase_add_test(tc, damaged_corrections_are_refused);
     tcase_add_test(tc, sharpening_steepens_a_ramp);
     tcase_add_test(tc, sharpening_choice_costs_no_psnr);
+    tcase_add_test(tc, restore_classes_follow_activity_and_direction);
+    tcase_add_test(tc, restore_syntax_round_trips_and_refuses_bad_values);
+    tcase_add_test(tc, restore_fit_undoes_a_blur_and_keeps_flat_areas);
     suite_add_tcase(s, tc);
     return s;
 }
