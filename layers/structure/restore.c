@@ -15,6 +15,10 @@
 #define MAX_ACT (2 * (2 * WINDOW + 1) * (2 * WINDOW + 1) * 2040) /* Sh + Sv at most */
 #define BITS_FILTERS 5
 #define BITS_ORDER 2
+#define BITS_CLIP 2
+
+/* The bound of each tap's difference per clip index; 255 leaves every difference as it is. */
+static const int16_t clip_bound[SCMC_RESTORE_CLIPS] = { 255, 32, 16, 8 };
 
 /* One tap of each point-symmetric pair: the pixel at (y + dy, x + dx) and its mirror image
  * (y - dy, x - dx) share a weight. */
@@ -48,6 +52,11 @@ static int16_t *padded_plane(const ScmcImage *img, int ch, int *stride)
     }
     *stride = pw;
     return p;
+}
+
+static inline int32_t bounded(int32_t v, int32_t b)
+{
+    return v < -b ? -b : v > b ? b : v;
 }
 
 static inline int32_t absdiff2(int32_t c, int32_t a, int32_t b)
@@ -174,11 +183,12 @@ int scmc_restore_apply(const ScmcRestore *f, ScmcImage *img)
             const int16_t *row = p + (size_t)(y + RADIUS) * stride + RADIUS;
             for (int x = 0; x < w; x++) {
                 const size_t i = (size_t)y * w + x;
-                const int16_t *c = f->coef[f->map[cls[i]]];
-                const int32_t x0 = row[x];
+                const int fi = f->map[cls[i]];
+                const int16_t *c = f->coef[fi];
+                const int32_t x0 = row[x], b = clip_bound[f->clip[fi]];
                 int32_t s = 0;
                 for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
-                    s += c[t] * (row[x + off[t]] + row[x - off[t]] - 2 * x0);
+                    s += c[t] * (bounded(row[x + off[t]] - x0, b) + bounded(row[x - off[t]] - x0, b));
                 const int32_t v = x0 + floor_shift(s + (1 << (SCMC_RESTORE_SHIFT - 1)));
                 img->rgb[3 * i + ch] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
             }
@@ -247,9 +257,11 @@ void scmc_restore_write(ScmcRangeEncoder *e, const ScmcRestore *f)
             scmc_renc_bypass(e, f->map[c], map_bits);
     const int k = best_order(f, NULL);
     scmc_renc_bypass(e, (uint32_t)k, BITS_ORDER);
-    for (int i = 0; i < f->filters; i++)
+    for (int i = 0; i < f->filters; i++) {
+        scmc_renc_bypass(e, f->clip[i], BITS_CLIP);
         for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
             write_coef(e, f->coef[i][t], k);
+    }
 }
 
 int scmc_restore_read(ScmcRangeDecoder *d, ScmcRestore *f)
@@ -268,7 +280,8 @@ int scmc_restore_read(ScmcRangeDecoder *d, ScmcRestore *f)
         f->map[c] = (uint8_t)m;
     }
     const int k = (int)scmc_rdec_bypass(d, BITS_ORDER);
-    for (int i = 0; i < f->filters; i++)
+    for (int i = 0; i < f->filters; i++) {
+        f->clip[i] = (uint8_t)scmc_rdec_bypass(d, BITS_CLIP);
         for (int t = 0; t < SCMC_RESTORE_TAPS; t++) {
             const uint32_t high = scmc_rdec_expgolomb(d);
             if (high > (uint32_t)(SCMC_RESTORE_MAX_COEF >> k))
@@ -278,6 +291,7 @@ int scmc_restore_read(ScmcRangeDecoder *d, ScmcRestore *f)
                 return SCMC_ERR_CORRUPT;
             f->coef[i][t] = (int16_t)(u && scmc_rdec_bypass(d, 1) ? -(int)u : (int)u);
         }
+    }
     return SCMC_OK;
 }
 
@@ -347,41 +361,57 @@ static void solve(const Stats *s, double *w)
 /* Exp-Golomb order assumed while classes are merged (the writer picks the best one at the end). */
 #define MERGE_ORDER 3
 
-/* A group of classes with its statistics and the better of its filter and no filter. */
+/* A group of classes with its statistics (one set per clip index) and the best of its filters
+ * and no filter. */
 typedef struct Group {
-    Stats s;
+    Stats s[SCMC_RESTORE_CLIPS];
     int16_t coef[SCMC_RESTORE_TAPS];
+    int clip;
     double cost; /* squared error + lambda * coefficient bits */
 } Group;
 
-static void group_fit(Group *g, double lambda)
+static void group_add(Group *a, const Group *b)
+{
+    for (int k = 0; k < SCMC_RESTORE_CLIPS; k++)
+        stats_add(&a->s[k], &b->s[k]);
+}
+
+/* Cost of the quantized least-squares filter of s, its weights in q. */
+static double filter_cost(const Stats *s, double lambda, int16_t *q)
 {
     double w[SCMC_RESTORE_TAPS];
-    solve(&g->s, w);
+    solve(s, w);
     const double scale = 1 << SCMC_RESTORE_SHIFT;
-    int16_t q[SCMC_RESTORE_TAPS];
     double cross = 0, quad = 0;
-    int bits = 0, zero_bits = 0;
+    int bits = BITS_CLIP;
     for (int t = 0; t < SCMC_RESTORE_TAPS; t++) {
         const double v = round(w[t] * scale);
         q[t] = (int16_t)(v > SCMC_RESTORE_MAX_COEF ? SCMC_RESTORE_MAX_COEF : v < -SCMC_RESTORE_MAX_COEF ? -SCMC_RESTORE_MAX_COEF : v);
         bits += coef_bits(q[t], MERGE_ORDER);
-        zero_bits += coef_bits(0, MERGE_ORDER);
     }
     for (int i = 0; i < SCMC_RESTORE_TAPS; i++) {
-        cross += g->s.p[i] * q[i];
+        cross += s->p[i] * q[i];
         for (int j = 0; j < SCMC_RESTORE_TAPS; j++)
-            quad += q[i] * g->s.r[i][j] * q[j];
+            quad += q[i] * s->r[i][j] * q[j];
     }
     /* The filtered value is rounded to an integer: about 1/12 more squared error per sample. */
-    const double on = g->s.e - 2 * cross / scale + quad / (scale * scale) + g->s.n / 12 + lambda * bits;
-    const double off = g->s.e + lambda * zero_bits;
-    if (on < off) {
-        memcpy(g->coef, q, sizeof(q));
-        g->cost = on;
-    } else {
-        memset(g->coef, 0, sizeof(g->coef));
-        g->cost = off;
+    return s->e - 2 * cross / scale + quad / (scale * scale) + s->n / 12 + lambda * bits;
+}
+
+static void group_fit(Group *g, double lambda)
+{
+    /* No filter: zero weights, no rounding. */
+    g->cost = g->s[0].e + lambda * (BITS_CLIP + SCMC_RESTORE_TAPS * coef_bits(0, MERGE_ORDER));
+    g->clip = 0;
+    memset(g->coef, 0, sizeof(g->coef));
+    for (int k = 0; k < SCMC_RESTORE_CLIPS; k++) {
+        int16_t q[SCMC_RESTORE_TAPS];
+        const double on = filter_cost(&g->s[k], lambda, q);
+        if (on < g->cost) {
+            g->cost = on;
+            g->clip = k;
+            memcpy(g->coef, q, sizeof(q));
+        }
     }
 }
 
@@ -397,10 +427,11 @@ static double sse(const ScmcImage *a, const ScmcImage *b)
     return s;
 }
 
+/* st[k * SCMC_RESTORE_CLASSES + class]: the statistics of each class under clip index k. */
 static int collect(const ScmcImage *orig, const ScmcImage *rec, const uint8_t *cls, Stats *st)
 {
     const int w = rec->width, h = rec->height;
-    memset(st, 0, SCMC_RESTORE_CLASSES * sizeof(*st));
+    memset(st, 0, SCMC_RESTORE_CLIPS * SCMC_RESTORE_CLASSES * sizeof(*st));
     for (int ch = 0; ch < 3; ch++) {
         int stride;
         int16_t *p = padded_plane(rec, ch, &stride);
@@ -413,23 +444,26 @@ static int collect(const ScmcImage *orig, const ScmcImage *rec, const uint8_t *c
             const int16_t *row = p + (size_t)(y + RADIUS) * stride + RADIUS;
             for (int x = 0; x < w; x++) {
                 const size_t i = (size_t)y * w + x;
-                Stats *s = &st[cls[i]];
-                double d[SCMC_RESTORE_TAPS];
-                for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
-                    d[t] = row[x + off[t]] + row[x - off[t]] - 2 * row[x];
                 const double e = (double)orig->rgb[3 * i + ch] - row[x];
-                for (int a = 0; a < SCMC_RESTORE_TAPS; a++) {
-                    for (int b = a; b < SCMC_RESTORE_TAPS; b++)
-                        s->r[a][b] += d[a] * d[b];
-                    s->p[a] += d[a] * e;
+                for (int k = 0; k < SCMC_RESTORE_CLIPS; k++) {
+                    Stats *s = &st[k * SCMC_RESTORE_CLASSES + cls[i]];
+                    const int32_t bound = clip_bound[k];
+                    double d[SCMC_RESTORE_TAPS];
+                    for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
+                        d[t] = bounded(row[x + off[t]] - row[x], bound) + bounded(row[x - off[t]] - row[x], bound);
+                    for (int a = 0; a < SCMC_RESTORE_TAPS; a++) {
+                        for (int b = a; b < SCMC_RESTORE_TAPS; b++)
+                            s->r[a][b] += d[a] * d[b];
+                        s->p[a] += d[a] * e;
+                    }
+                    s->e += e * e;
+                    s->n += 1;
                 }
-                s->e += e * e;
-                s->n += 1;
             }
         }
         free(p);
     }
-    for (int c = 0; c < SCMC_RESTORE_CLASSES; c++)
+    for (int c = 0; c < SCMC_RESTORE_CLIPS * SCMC_RESTORE_CLASSES; c++)
         for (int a = 0; a < SCMC_RESTORE_TAPS; a++)
             for (int b = 0; b < a; b++)
                 st[c].r[a][b] = st[c].r[b][a];
@@ -447,7 +481,7 @@ int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lamb
     memset(f, 0, sizeof(*f));
     const size_t n = (size_t)rec->width * rec->height;
     uint8_t *cls = malloc(n);
-    Stats *fine = malloc(SCMC_RESTORE_CLASSES * sizeof(*fine));
+    Stats *fine = malloc(SCMC_RESTORE_CLIPS * SCMC_RESTORE_CLASSES * sizeof(*fine));
     Group *g = malloc(SCMC_RESTORE_CLASSES * sizeof(*g));
     ScmcImage trial = { 0 };
     int r = cls && fine && g ? scmc_restore_classify(rec, cls) : SCMC_ERR_NOMEM;
@@ -462,7 +496,8 @@ int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lamb
     for (int c = 0; c < SCMC_RESTORE_CLASSES; c++) {
         member[c] = -1;
         if (fine[c].n > 0) {
-            g[groups].s = fine[c];
+            for (int k = 0; k < SCMC_RESTORE_CLIPS; k++)
+                g[groups].s[k] = fine[k * SCMC_RESTORE_CLASSES + c];
             group_fit(&g[groups], lambda);
             member[c] = groups++;
         }
@@ -482,18 +517,21 @@ int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lamb
             f->filters = groups;
             for (int c = 0; c < SCMC_RESTORE_CLASSES; c++)
                 f->map[c] = (uint8_t)(member[c] < 0 ? 0 : member[c]);
-            for (int i = 0; i < groups; i++)
+            for (int i = 0; i < groups; i++) {
                 memcpy(f->coef[i], g[i].coef, sizeof(g[i].coef));
+                f->clip[i] = (uint8_t)g[i].clip;
+            }
         }
         if (groups == 1)
             break;
         int bi = 0, bj = 1;
         double best_delta = INFINITY;
-        Group best_union = { 0 };
+        Group best_union;
+        memset(&best_union, 0, sizeof(best_union));
         for (int i = 0; i < groups; i++)
             for (int j = i + 1; j < groups; j++) {
-                Group u = { .s = g[i].s };
-                stats_add(&u.s, &g[j].s);
+                Group u = g[i];
+                group_add(&u, &g[j]);
                 group_fit(&u, lambda);
                 const double delta = u.cost - g[i].cost - g[j].cost;
                 if (delta < best_delta) {
@@ -522,7 +560,8 @@ int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lamb
     if (!r) {
         int coef_bits_total;
         best_order(f, &coef_bits_total);
-        const double on = sse(orig, &trial) + lambda * (header_bits(f->filters) + coef_bits_total);
+        const double on =
+            sse(orig, &trial) + lambda * (header_bits(f->filters) + BITS_CLIP * f->filters + coef_bits_total);
         if (on >= total_e + lambda * BITS_FILTERS)
             memset(f, 0, sizeof(*f));
     }

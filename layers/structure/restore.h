@@ -4,6 +4,8 @@
  * takes back in part. Each pixel is put in one of 25 classes by its luma's local activity and
  * direction; the classes share up to 25 filters, each a 7x7 diamond of 12 point-symmetric taps
  * whose weights sum to one (the filter never moves a flat area), applied to R, G and B alike.
+ * Each filter limits the differences it takes from its taps to one of four bounds (none, 32, 16,
+ * 8), so that across a strong edge it does not smear one side into the other.
  * The encoder fits the filters by least squares, merges classes while a filter's bits cost more
  * than it gains, and sends them in the correction payload; the decoder's classification and
  * filtering are integer-only, so base1 is the same on every machine. */
@@ -18,10 +20,12 @@
 #define SCMC_RESTORE_TAPS 12      /* tap pairs of the 7x7 diamond, centre excluded */
 #define SCMC_RESTORE_SHIFT 7      /* weights in 1/128 */
 #define SCMC_RESTORE_MAX_COEF 511 /* |weight| limit of the syntax */
+#define SCMC_RESTORE_CLIPS 4      /* bounds of a tap's difference: none, 32, 16, 8 */
 
 typedef struct ScmcRestore {
     int filters; /* 0: no filtering */
     uint8_t map[SCMC_RESTORE_CLASSES];
+    uint8_t clip[SCMC_RESTORE_CLASSES]; /* per filter, an index of the bound (0: none) */
     int16_t coef[SCMC_RESTORE_CLASSES][SCMC_RESTORE_TAPS];
 } ScmcRestore;
 

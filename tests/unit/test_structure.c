@@ -987,9 +987,11 @@ START_TEST(restore_syntax_round_trips_and_refuses_bad_values)
         for (int c = 0; c < SCMC_RESTORE_CLASSES && f.filters; c++)
             f.map[c] = (uint8_t)test_rand_below(&rng, (uint32_t)f.filters);
         const int range = it % 2 ? SCMC_RESTORE_MAX_COEF : 20;
-        for (int i = 0; i < f.filters; i++)
+        for (int i = 0; i < f.filters; i++) {
+            f.clip[i] = (uint8_t)test_rand_below(&rng, SCMC_RESTORE_CLIPS);
             for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
                 f.coef[i][t] = (int16_t)((int)test_rand_below(&rng, 2 * range + 1) - range);
+        }
         ScmcRangeEncoder e;
         scmc_renc_init(&e);
         scmc_restore_write(&e, &f);
@@ -1005,6 +1007,7 @@ START_TEST(restore_syntax_round_trips_and_refuses_bad_values)
         if (f.filters) {
             ck_assert(!memcmp(g.map, f.map, sizeof(f.map)));
             ck_assert(!memcmp(g.coef, f.coef, (size_t)f.filters * sizeof(f.coef[0])));
+            ck_assert(!memcmp(g.clip, f.clip, (size_t)f.filters));
         }
         free(buf);
     }
