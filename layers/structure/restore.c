@@ -160,10 +160,8 @@ static inline int32_t floor_shift(int32_t v)
     return v >= 0 ? v >> SCMC_RESTORE_SHIFT : -((-v + (1 << SCMC_RESTORE_SHIFT) - 1) >> SCMC_RESTORE_SHIFT);
 }
 
-int scmc_restore_apply(const ScmcRestore *f, ScmcImage *img)
+static int apply_set(const ScmcRestoreSet *f, ScmcImage *img)
 {
-    if (!f->filters)
-        return SCMC_OK;
     const int w = img->width, h = img->height;
     uint8_t *cls = malloc((size_t)w * h);
     if (!cls)
@@ -228,7 +226,15 @@ static void write_coef(ScmcRangeEncoder *e, int v, int k)
 }
 
 /* The order of the coefficients' Exp-Golomb code that spends the fewest bits on them. */
-static int best_order(const ScmcRestore *f, int *bits)
+int scmc_restore_apply(const ScmcRestore *f, ScmcImage *img)
+{
+    int r = SCMC_OK;
+    for (int k = 0; k < f->passes && !r; k++)
+        r = apply_set(&f->set[k], img);
+    return r;
+}
+
+static int best_order(const ScmcRestoreSet *f, int *bits)
 {
     int best = 0, best_bits = 0;
     for (int k = 0; k < 1 << BITS_ORDER; k++) {
@@ -246,11 +252,9 @@ static int best_order(const ScmcRestore *f, int *bits)
     return best;
 }
 
-void scmc_restore_write(ScmcRangeEncoder *e, const ScmcRestore *f)
+static void write_set(ScmcRangeEncoder *e, const ScmcRestoreSet *f)
 {
     scmc_renc_bypass(e, (uint32_t)f->filters, BITS_FILTERS);
-    if (!f->filters)
-        return;
     const int map_bits = ceil_log2(f->filters);
     if (map_bits)
         for (int c = 0; c < SCMC_RESTORE_CLASSES; c++)
@@ -264,14 +268,9 @@ void scmc_restore_write(ScmcRangeEncoder *e, const ScmcRestore *f)
     }
 }
 
-int scmc_restore_read(ScmcRangeDecoder *d, ScmcRestore *f)
+/* A pass's set after its filter count (1..SCMC_RESTORE_CLASSES). */
+static int read_set(ScmcRangeDecoder *d, ScmcRestoreSet *f)
 {
-    memset(f, 0, sizeof(*f));
-    f->filters = (int)scmc_rdec_bypass(d, BITS_FILTERS);
-    if (f->filters > SCMC_RESTORE_CLASSES)
-        return SCMC_ERR_CORRUPT;
-    if (!f->filters)
-        return SCMC_OK;
     const int map_bits = ceil_log2(f->filters);
     for (int c = 0; c < SCMC_RESTORE_CLASSES; c++) {
         const uint32_t m = map_bits ? scmc_rdec_bypass(d, map_bits) : 0;
@@ -291,6 +290,33 @@ int scmc_restore_read(ScmcRangeDecoder *d, ScmcRestore *f)
                 return SCMC_ERR_CORRUPT;
             f->coef[i][t] = (int16_t)(u && scmc_rdec_bypass(d, 1) ? -(int)u : (int)u);
         }
+    }
+    return SCMC_OK;
+}
+
+/* The passes, each a set with at least one filter, then a count of 0 unless all passes are used. */
+void scmc_restore_write(ScmcRangeEncoder *e, const ScmcRestore *f)
+{
+    for (int k = 0; k < f->passes; k++)
+        write_set(e, &f->set[k]);
+    if (f->passes < SCMC_RESTORE_PASSES)
+        scmc_renc_bypass(e, 0, BITS_FILTERS);
+}
+
+int scmc_restore_read(ScmcRangeDecoder *d, ScmcRestore *f)
+{
+    memset(f, 0, sizeof(*f));
+    while (f->passes < SCMC_RESTORE_PASSES) {
+        ScmcRestoreSet *set = &f->set[f->passes];
+        set->filters = (int)scmc_rdec_bypass(d, BITS_FILTERS);
+        if (set->filters > SCMC_RESTORE_CLASSES)
+            return SCMC_ERR_CORRUPT;
+        if (!set->filters)
+            break;
+        const int r = read_set(d, set);
+        if (r)
+            return r;
+        f->passes++;
     }
     return SCMC_OK;
 }
@@ -476,7 +502,8 @@ static double header_bits(int filters)
     return BITS_FILTERS + BITS_ORDER + SCMC_RESTORE_CLASSES * ceil_log2(filters);
 }
 
-int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestore *f)
+/* One pass's filters for rec (f->filters 0 when none pays). */
+static int choose_set(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestoreSet *f)
 {
     memset(f, 0, sizeof(*f));
     const size_t n = (size_t)rec->width * rec->height;
@@ -556,7 +583,7 @@ int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lamb
      * filtered picture really is better by more than they cost. */
     r = scmc_image_copy(&trial, rec);
     if (!r)
-        r = scmc_restore_apply(f, &trial);
+        r = apply_set(f, &trial);
     if (!r) {
         int coef_bits_total;
         best_order(f, &coef_bits_total);
@@ -570,5 +597,24 @@ done:
     free(cls);
     free(fine);
     free(g);
+    return r;
+}
+
+int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestore *f)
+{
+    memset(f, 0, sizeof(*f));
+    ScmcImage cur = { 0 };
+    int r = scmc_image_copy(&cur, rec);
+    while (!r && f->passes < SCMC_RESTORE_PASSES) {
+        ScmcRestoreSet *set = &f->set[f->passes];
+        r = choose_set(orig, &cur, lambda, set);
+        if (r || !set->filters)
+            break;
+        r = apply_set(set, &cur);
+        f->passes++;
+    }
+    scmc_image_free(&cur);
+    if (r)
+        memset(f, 0, sizeof(*f));
     return r;
 }

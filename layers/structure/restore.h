@@ -6,6 +6,8 @@
  * whose weights sum to one (the filter never moves a flat area), applied to R, G and B alike.
  * Each filter limits the differences it takes from its taps to one of four bounds (none, 32, 16,
  * 8), so that across a strong edge it does not smear one side into the other.
+ * The filtering may run again on its own output (up to three passes, each with its classes
+ * and filters), which takes back more of what a coarse correction leaves.
  * The encoder fits the filters by least squares, merges classes while a filter's bits cost more
  * than it gains, and sends them in the correction payload; the decoder's classification and
  * filtering are integer-only, so base1 is the same on every machine. */
@@ -21,20 +23,27 @@
 #define SCMC_RESTORE_SHIFT 7      /* weights in 1/128 */
 #define SCMC_RESTORE_MAX_COEF 511 /* |weight| limit of the syntax */
 #define SCMC_RESTORE_CLIPS 4      /* bounds of a tap's difference: none, 32, 16, 8 */
+#define SCMC_RESTORE_PASSES 3
 
-typedef struct ScmcRestore {
-    int filters; /* 0: no filtering */
+/* One pass: its filters and which class each one serves. */
+typedef struct ScmcRestoreSet {
+    int filters; /* 1..SCMC_RESTORE_CLASSES */
     uint8_t map[SCMC_RESTORE_CLASSES];
     uint8_t clip[SCMC_RESTORE_CLASSES]; /* per filter, an index of the bound (0: none) */
     int16_t coef[SCMC_RESTORE_CLASSES][SCMC_RESTORE_TAPS];
+} ScmcRestoreSet;
+
+typedef struct ScmcRestore {
+    int passes; /* 0: no filtering */
+    ScmcRestoreSet set[SCMC_RESTORE_PASSES];
 } ScmcRestore;
 
 /* cls[i] (width * height) = the class of pixel i of img, 0..SCMC_RESTORE_CLASSES - 1. */
 int scmc_restore_classify(const ScmcImage *img, uint8_t *cls);
-/* Filters img in place (nothing when f->filters is 0). */
+/* Filters img in place, pass after pass (nothing when f->passes is 0). */
 int scmc_restore_apply(const ScmcRestore *f, ScmcImage *img);
 /* The encoder's filters for rec against the original orig, minimising squared RGB error +
- * lambda * bits (f->filters 0 when no filter pays). */
+ * lambda * bits: passes while one pays (f->passes 0 when none does). */
 int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestore *f);
 void scmc_restore_write(ScmcRangeEncoder *e, const ScmcRestore *f);
 /* SCMC_ERR_CORRUPT on a value the syntax does not allow. */

@@ -983,14 +983,18 @@ START_TEST(restore_syntax_round_trips_and_refuses_bad_values)
     uint64_t rng = 11;
     for (int it = 0; it < 50; it++) {
         ScmcRestore f = { 0 }, g;
-        f.filters = (int)test_rand_below(&rng, SCMC_RESTORE_CLASSES + 1);
-        for (int c = 0; c < SCMC_RESTORE_CLASSES && f.filters; c++)
-            f.map[c] = (uint8_t)test_rand_below(&rng, (uint32_t)f.filters);
+        f.passes = (int)test_rand_below(&rng, SCMC_RESTORE_PASSES + 1);
         const int range = it % 2 ? SCMC_RESTORE_MAX_COEF : 20;
-        for (int i = 0; i < f.filters; i++) {
-            f.clip[i] = (uint8_t)test_rand_below(&rng, SCMC_RESTORE_CLIPS);
-            for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
-                f.coef[i][t] = (int16_t)((int)test_rand_below(&rng, 2 * range + 1) - range);
+        for (int k = 0; k < f.passes; k++) {
+            ScmcRestoreSet *set = &f.set[k];
+            set->filters = 1 + (int)test_rand_below(&rng, SCMC_RESTORE_CLASSES);
+            for (int c = 0; c < SCMC_RESTORE_CLASSES; c++)
+                set->map[c] = (uint8_t)test_rand_below(&rng, (uint32_t)set->filters);
+            for (int i = 0; i < set->filters; i++) {
+                set->clip[i] = (uint8_t)test_rand_below(&rng, SCMC_RESTORE_CLIPS);
+                for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
+                    set->coef[i][t] = (int16_t)((int)test_rand_below(&rng, 2 * range + 1) - range);
+            }
         }
         ScmcRangeEncoder e;
         scmc_renc_init(&e);
@@ -1003,11 +1007,13 @@ START_TEST(restore_syntax_round_trips_and_refuses_bad_values)
         scmc_rdec_init(&d, buf, size);
         ck_assert_int_eq(scmc_restore_read(&d, &g), SCMC_OK);
         ck_assert(!scmc_rdec_overrun(&d));
-        ck_assert_int_eq(g.filters, f.filters);
-        if (f.filters) {
-            ck_assert(!memcmp(g.map, f.map, sizeof(f.map)));
-            ck_assert(!memcmp(g.coef, f.coef, (size_t)f.filters * sizeof(f.coef[0])));
-            ck_assert(!memcmp(g.clip, f.clip, (size_t)f.filters));
+        ck_assert_int_eq(g.passes, f.passes);
+        for (int k = 0; k < f.passes; k++) {
+            const ScmcRestoreSet *a = &f.set[k], *b = &g.set[k];
+            ck_assert_int_eq(b->filters, a->filters);
+            ck_assert(!memcmp(b->map, a->map, sizeof(a->map)));
+            ck_assert(!memcmp(b->coef, a->coef, (size_t)a->filters * sizeof(a->coef[0])));
+            ck_assert(!memcmp(b->clip, a->clip, (size_t)a->filters));
         }
         free(buf);
     }
@@ -1064,7 +1070,7 @@ START_TEST(restore_fit_undoes_a_blur_and_keeps_flat_areas)
             }
     ScmcRestore f;
     ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1.0, &f), SCMC_OK);
-    ck_assert_int_gt(f.filters, 0);
+    ck_assert_int_gt(f.passes, 0);
     ck_assert_int_eq(scmc_image_copy(&out, &soft), SCMC_OK);
     ck_assert_int_eq(scmc_restore_apply(&f, &out), SCMC_OK);
     const double before = scmc_mse(&img, &soft), after = scmc_mse(&img, &out);
@@ -1072,7 +1078,7 @@ START_TEST(restore_fit_undoes_a_blur_and_keeps_flat_areas)
     scmc_image_free(&out);
     /* filters dearer than anything they could gain are not sent */
     ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1e9, &f), SCMC_OK);
-    ck_assert_int_eq(f.filters, 0);
+    ck_assert_int_eq(f.passes, 0);
     /* the weights sum to one: a flat picture stays as it is under any filter */
     ScmcImage flat;
     grey(&flat, w, h);
