@@ -746,9 +746,12 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     /* The restoration filter is fitted to what the decoder has, base plus the coded correction,
      * at the quantizer's rate-distortion weight; the display sharpening then to the filtered
      * picture. */
-    r = scmc_restore_choose(img, &trial, lambda_scale * step * step, &c->restore);
-    if (!r)
-        r = scmc_restore_apply(&c->restore, &trial);
+    ScmcImage filtered = { 0 };
+    r = scmc_restore_choose(img, &trial, lambda_scale * step * step, &c->restore, &filtered);
+    if (!r) {
+        scmc_image_free(&trial);
+        trial = filtered;
+    }
     int sharpen = 0;
     if (!r)
         r = scmc_sharpen_choose(img, &trial, &sharpen);

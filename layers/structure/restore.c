@@ -160,13 +160,11 @@ static inline int32_t floor_shift(int32_t v)
     return v >= 0 ? v >> SCMC_RESTORE_SHIFT : -((-v + (1 << SCMC_RESTORE_SHIFT) - 1) >> SCMC_RESTORE_SHIFT);
 }
 
-static int apply_set(const ScmcRestoreSet *f, ScmcImage *img)
+/* Filters img in place by one pass's filters, cls its classes. */
+static int filter_classes(const ScmcRestoreSet *f, const uint8_t *cls, ScmcImage *img)
 {
     const int w = img->width, h = img->height;
-    uint8_t *cls = malloc((size_t)w * h);
-    if (!cls)
-        return SCMC_ERR_NOMEM;
-    int r = scmc_restore_classify(img, cls);
+    int r = SCMC_OK;
     for (int ch = 0; ch < 3 && !r; ch++) {
         int stride;
         int16_t *p = padded_plane(img, ch, &stride);
@@ -193,6 +191,15 @@ static int apply_set(const ScmcRestoreSet *f, ScmcImage *img)
         }
         free(p);
     }
+    return r;
+}
+
+static int apply_set(const ScmcRestoreSet *f, ScmcImage *img)
+{
+    uint8_t *cls = malloc((size_t)img->width * img->height);
+    int r = cls ? scmc_restore_classify(img, cls) : SCMC_ERR_NOMEM;
+    if (!r)
+        r = filter_classes(f, cls, img);
     free(cls);
     return r;
 }
@@ -453,47 +460,118 @@ static double sse(const ScmcImage *a, const ScmcImage *b)
     return s;
 }
 
-/* st[k * SCMC_RESTORE_CLASSES + class]: the statistics of each class under clip index k. */
+#define PAIRS (SCMC_RESTORE_TAPS * (SCMC_RESTORE_TAPS + 1) / 2)
+/* Integer sums over a run of at most CHUNK samples: a product of two differences is at most
+ * 510 * 510, so CHUNK of them stay inside 32 bits. */
+#define CHUNK 4096
+typedef struct Partial {
+    int32_t r[PAIRS], p[SCMC_RESTORE_TAPS], e, n;
+} Partial;
+
+static inline void accumulate(Partial *s, const int32_t *d, int32_t e)
+{
+    int k = 0;
+    for (int a = 0; a < SCMC_RESTORE_TAPS; a++) {
+        for (int b = a; b < SCMC_RESTORE_TAPS; b++)
+            s->r[k++] += d[a] * d[b];
+        s->p[a] += d[a] * e;
+    }
+    s->e += e * e;
+    s->n += 1;
+}
+
+static void flush(Stats *st, Partial *part, size_t count)
+{
+    for (size_t c = 0; c < count; c++) {
+        Partial *q = &part[c];
+        if (!q->n)
+            continue;
+        Stats *s = &st[c];
+        int k = 0;
+        for (int a = 0; a < SCMC_RESTORE_TAPS; a++) {
+            for (int b = a; b < SCMC_RESTORE_TAPS; b++)
+                s->r[a][b] += q->r[k++];
+            s->p[a] += q->p[a];
+        }
+        s->e += q->e;
+        s->n += q->n;
+        memset(q, 0, sizeof(*q));
+    }
+}
+
+/* st[k * SCMC_RESTORE_CLASSES + class]: the statistics of each class under clip index k. A sample
+ * whose differences all lie within a bound has the same statistics under that bound and every
+ * looser one: it is added once, to same[k] for the tightest such bound k, and same[k] is added to
+ * the clip indices 0..k at the end. (All sums are of integers: exact.) */
 static int collect(const ScmcImage *orig, const ScmcImage *rec, const uint8_t *cls, Stats *st)
 {
     const int w = rec->width, h = rec->height;
-    memset(st, 0, SCMC_RESTORE_CLIPS * SCMC_RESTORE_CLASSES * sizeof(*st));
-    for (int ch = 0; ch < 3; ch++) {
+    const size_t nst = SCMC_RESTORE_CLIPS * SCMC_RESTORE_CLASSES;
+    Stats *same = calloc(nst, sizeof(*same));
+    Partial *part = calloc(2 * nst, sizeof(*part)); /* same's, then st's */
+    if (!same || !part) {
+        free(same);
+        free(part);
+        return SCMC_ERR_NOMEM;
+    }
+    memset(st, 0, nst * sizeof(*st));
+    int r = SCMC_OK;
+    for (int ch = 0; ch < 3 && !r; ch++) {
         int stride;
         int16_t *p = padded_plane(rec, ch, &stride);
-        if (!p)
-            return SCMC_ERR_NOMEM;
+        if (!p) {
+            r = SCMC_ERR_NOMEM;
+            break;
+        }
         ptrdiff_t off[SCMC_RESTORE_TAPS];
         for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
             off[t] = (ptrdiff_t)tap_offset[t][0] * stride + tap_offset[t][1];
+        int run = 0;
         for (int y = 0; y < h; y++) {
             const int16_t *row = p + (size_t)(y + RADIUS) * stride + RADIUS;
             for (int x = 0; x < w; x++) {
                 const size_t i = (size_t)y * w + x;
-                const double e = (double)orig->rgb[3 * i + ch] - row[x];
-                for (int k = 0; k < SCMC_RESTORE_CLIPS; k++) {
-                    Stats *s = &st[k * SCMC_RESTORE_CLASSES + cls[i]];
-                    const int32_t bound = clip_bound[k];
-                    double d[SCMC_RESTORE_TAPS];
+                const int32_t e = (int32_t)orig->rgb[3 * i + ch] - row[x];
+                int32_t fwd[SCMC_RESTORE_TAPS], back[SCMC_RESTORE_TAPS], d[SCMC_RESTORE_TAPS], m = 0;
+                for (int t = 0; t < SCMC_RESTORE_TAPS; t++) {
+                    fwd[t] = row[x + off[t]] - row[x];
+                    back[t] = row[x - off[t]] - row[x];
+                    const int32_t af = fwd[t] < 0 ? -fwd[t] : fwd[t], ab = back[t] < 0 ? -back[t] : back[t];
+                    m = af > m ? af : m;
+                    m = ab > m ? ab : m;
+                    d[t] = fwd[t] + back[t];
+                }
+                int k = SCMC_RESTORE_CLIPS - 1;
+                while (k > 0 && m > clip_bound[k])
+                    k--;
+                accumulate(&part[k * SCMC_RESTORE_CLASSES + cls[i]], d, e);
+                for (int j = k + 1; j < SCMC_RESTORE_CLIPS; j++) {
                     for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
-                        d[t] = bounded(row[x + off[t]] - row[x], bound) + bounded(row[x - off[t]] - row[x], bound);
-                    for (int a = 0; a < SCMC_RESTORE_TAPS; a++) {
-                        for (int b = a; b < SCMC_RESTORE_TAPS; b++)
-                            s->r[a][b] += d[a] * d[b];
-                        s->p[a] += d[a] * e;
-                    }
-                    s->e += e * e;
-                    s->n += 1;
+                        d[t] = bounded(fwd[t], clip_bound[j]) + bounded(back[t], clip_bound[j]);
+                    accumulate(&part[nst + j * SCMC_RESTORE_CLASSES + cls[i]], d, e);
+                }
+                if (++run == CHUNK) {
+                    flush(same, part, nst);
+                    flush(st, part + nst, nst);
+                    run = 0;
                 }
             }
         }
         free(p);
     }
-    for (int c = 0; c < SCMC_RESTORE_CLIPS * SCMC_RESTORE_CLASSES; c++)
+    flush(same, part, nst);
+    flush(st, part + nst, nst);
+    for (int k = 0; k < SCMC_RESTORE_CLIPS; k++)
+        for (int j = 0; j <= k; j++)
+            for (int c = 0; c < SCMC_RESTORE_CLASSES; c++)
+                stats_add(&st[j * SCMC_RESTORE_CLASSES + c], &same[k * SCMC_RESTORE_CLASSES + c]);
+    free(same);
+    free(part);
+    for (size_t c = 0; c < nst; c++)
         for (int a = 0; a < SCMC_RESTORE_TAPS; a++)
             for (int b = 0; b < a; b++)
                 st[c].r[a][b] = st[c].r[b][a];
-    return SCMC_OK;
+    return r;
 }
 
 /* Side information of a filter set other than the coefficients. */
@@ -502,8 +580,10 @@ static double header_bits(int filters)
     return BITS_FILTERS + BITS_ORDER + SCMC_RESTORE_CLASSES * ceil_log2(filters);
 }
 
-/* One pass's filters for rec (f->filters 0 when none pays). */
-static int choose_set(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestoreSet *f)
+/* One pass's filters for rec (f->filters 0 when none pays), and when one does, the filtered
+ * picture in *out (allocated). */
+static int choose_set(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestoreSet *f,
+                      ScmcImage *out)
 {
     memset(f, 0, sizeof(*f));
     const size_t n = (size_t)rec->width * rec->height;
@@ -583,14 +663,18 @@ static int choose_set(const ScmcImage *orig, const ScmcImage *rec, double lambda
      * filtered picture really is better by more than they cost. */
     r = scmc_image_copy(&trial, rec);
     if (!r)
-        r = apply_set(f, &trial);
+        r = filter_classes(f, cls, &trial);
     if (!r) {
         int coef_bits_total;
         best_order(f, &coef_bits_total);
         const double on =
             sse(orig, &trial) + lambda * (header_bits(f->filters) + BITS_CLIP * f->filters + coef_bits_total);
-        if (on >= total_e + lambda * BITS_FILTERS)
+        if (on >= total_e + lambda * BITS_FILTERS) {
             memset(f, 0, sizeof(*f));
+        } else {
+            *out = trial;
+            trial = (ScmcImage){ 0 };
+        }
     }
 done:
     scmc_image_free(&trial);
@@ -600,21 +684,29 @@ done:
     return r;
 }
 
-int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestore *f)
+int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestore *f,
+                        ScmcImage *filtered)
 {
     memset(f, 0, sizeof(*f));
     ScmcImage cur = { 0 };
     int r = scmc_image_copy(&cur, rec);
     while (!r && f->passes < SCMC_RESTORE_PASSES) {
         ScmcRestoreSet *set = &f->set[f->passes];
-        r = choose_set(orig, &cur, lambda, set);
+        ScmcImage next = { 0 };
+        r = choose_set(orig, &cur, lambda, set, &next);
         if (r || !set->filters)
             break;
-        r = apply_set(set, &cur);
+        scmc_image_free(&cur);
+        cur = next;
         f->passes++;
     }
-    scmc_image_free(&cur);
-    if (r)
+    if (r) {
         memset(f, 0, sizeof(*f));
+        scmc_image_free(&cur);
+    } else if (filtered) {
+        *filtered = cur;
+    } else {
+        scmc_image_free(&cur);
+    }
     return r;
 }

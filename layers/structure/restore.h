@@ -43,8 +43,10 @@ int scmc_restore_classify(const ScmcImage *img, uint8_t *cls);
 /* Filters img in place, pass after pass (nothing when f->passes is 0). */
 int scmc_restore_apply(const ScmcRestore *f, ScmcImage *img);
 /* The encoder's filters for rec against the original orig, minimising squared RGB error +
- * lambda * bits: passes while one pays (f->passes 0 when none does). */
-int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestore *f);
+ * lambda * bits: passes while one pays (f->passes 0 when none does); with filtered, also rec
+ * after them (allocated; what scmc_restore_apply would make of it). */
+int scmc_restore_choose(const ScmcImage *orig, const ScmcImage *rec, double lambda, ScmcRestore *f,
+                        ScmcImage *filtered);
 void scmc_restore_write(ScmcRangeEncoder *e, const ScmcRestore *f);
 /* SCMC_ERR_CORRUPT on a value the syntax does not allow. */
 int scmc_restore_read(ScmcRangeDecoder *d, ScmcRestore *f);

@@ -1069,7 +1069,7 @@ START_TEST(restore_fit_undoes_a_blur_and_keeps_flat_areas)
                 soft.rgb[((size_t)y * w + x) * 3 + k] = (uint8_t)((s + 8) / 16);
             }
     ScmcRestore f;
-    ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1.0, &f), SCMC_OK);
+    ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1.0, &f, NULL), SCMC_OK);
     ck_assert_int_gt(f.passes, 0);
     ck_assert_int_eq(scmc_image_copy(&out, &soft), SCMC_OK);
     ck_assert_int_eq(scmc_restore_apply(&f, &out), SCMC_OK);
@@ -1077,12 +1077,12 @@ START_TEST(restore_fit_undoes_a_blur_and_keeps_flat_areas)
     ck_assert_msg(after < 0.6 * before, "MSE %.2f -> %.2f", before, after);
     scmc_image_free(&out);
     /* filters dearer than anything they could gain are not sent */
-    ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1e9, &f), SCMC_OK);
+    ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1e9, &f, NULL), SCMC_OK);
     ck_assert_int_eq(f.passes, 0);
     /* the weights sum to one: a flat picture stays as it is under any filter */
     ScmcImage flat;
     grey(&flat, w, h);
-    ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1.0, &f), SCMC_OK);
+    ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1.0, &f, NULL), SCMC_OK);
     ck_assert_int_eq(scmc_image_copy(&out, &flat), SCMC_OK);
     ck_assert_int_eq(scmc_restore_apply(&f, &out), SCMC_OK);
     expect_same_image(&out, &flat);
