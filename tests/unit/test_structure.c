@@ -1044,18 +1044,18 @@ END_TEST
 
 /* The scene with fine shading on it, and the same blurred by [1 2 1] / 4 both ways: the
  * softness a coarse correction leaves, which a fitted filter can largely take back. */
-START_TEST(restore_fit_undoes_a_blur_and_keeps_flat_areas)
+/* The scene with fine shading on it (img), and the same blurred by [1 2 1] / 4 both ways (soft):
+ * the softness a coarse correction leaves, which a fitted filter can largely take back. */
+static void textured_and_soft(ScmcImage *img, ScmcImage *soft, int w, int h)
 {
-    const int w = 96, h = 64;
-    ScmcImage img, soft, out;
-    scene(&img, w, h);
+    scene(img, w, h);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             for (int k = 0; k < 3; k++) {
-                uint8_t *p = img.rgb + ((size_t)y * w + x) * 3 + k;
+                uint8_t *p = img->rgb + ((size_t)y * w + x) * 3 + k;
                 *p = (uint8_t)(*p * 0.8 + 25 + 20 * sin(x * 0.9 + k) * sin(y * 0.7));
             }
-    ck_assert_int_eq(scmc_image_alloc(&soft, w, h), SCMC_OK);
+    ck_assert_int_eq(scmc_image_alloc(soft, w, h), SCMC_OK);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
             for (int k = 0; k < 3; k++) {
@@ -1064,10 +1064,17 @@ START_TEST(restore_fit_undoes_a_blur_and_keeps_flat_areas)
                     for (int dx = -1; dx <= 1; dx++) {
                         const int yy = y + dy < 0 ? 0 : y + dy >= h ? h - 1 : y + dy;
                         const int xx = x + dx < 0 ? 0 : x + dx >= w ? w - 1 : x + dx;
-                        s += (2 - abs(dy)) * (2 - abs(dx)) * img.rgb[((size_t)yy * w + xx) * 3 + k];
+                        s += (2 - abs(dy)) * (2 - abs(dx)) * img->rgb[((size_t)yy * w + xx) * 3 + k];
                     }
-                soft.rgb[((size_t)y * w + x) * 3 + k] = (uint8_t)((s + 8) / 16);
+                soft->rgb[((size_t)y * w + x) * 3 + k] = (uint8_t)((s + 8) / 16);
             }
+}
+
+START_TEST(restore_fit_undoes_a_blur_and_keeps_flat_areas)
+{
+    const int w = 96, h = 64;
+    ScmcImage img, soft, out;
+    textured_and_soft(&img, &soft, w, h);
     ScmcRestore f;
     ck_assert_int_eq(scmc_restore_choose(&img, &soft, 1.0, &f, NULL), SCMC_OK);
     ck_assert_int_gt(f.passes, 0);
@@ -1088,6 +1095,33 @@ START_TEST(restore_fit_undoes_a_blur_and_keeps_flat_areas)
     expect_same_image(&out, &flat);
     scmc_image_free(&out);
     scmc_image_free(&flat);
+    scmc_image_free(&img);
+    scmc_image_free(&soft);
+}
+END_TEST
+
+/* The filter travels in the correction payload: over a blurred base, with a step so coarse that
+ * every coefficient is 0, the decoder's base1 is the base deblurred by the filter the encoder
+ * chose. */
+START_TEST(correction_payload_carries_the_filter)
+{
+    const int w = 96, h = 64;
+    ScmcImage img, soft, out;
+    textured_and_soft(&img, &soft, w, h);
+    uint8_t *pay;
+    size_t size;
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &soft, 4095, 4095, 1e-5, &pay, &size), SCMC_OK);
+    ScmcCorrection *c;
+    ck_assert_int_eq(scmc_correction_parse(pay, size, w, h, &c), SCMC_OK);
+    for (size_t i = 0; i < (size_t)w * h * 3; i++)
+        ck_assert_int_eq(c->q[i], 0);
+    ck_assert_int_gt(c->restore.passes, 0);
+    ck_assert_int_eq(scmc_correction_apply(c, &soft, &out), SCMC_OK);
+    const double before = scmc_mse(&img, &soft), after = scmc_mse(&img, &out);
+    ck_assert_msg(after < 0.6 * before, "MSE %.2f -> %.2f", before, after);
+    scmc_image_free(&out);
+    scmc_correction_free(c);
+    free(pay);
     scmc_image_free(&img);
     scmc_image_free(&soft);
 }
@@ -1123,6 +1157,7 @@ static Suite *suite(void)
     tcase_add_test(tc, restore_classes_follow_activity_and_direction);
     tcase_add_test(tc, restore_syntax_round_trips_and_refuses_bad_values);
     tcase_add_test(tc, restore_fit_undoes_a_blur_and_keeps_flat_areas);
+    tcase_add_test(tc, correction_payload_carries_the_filter);
     suite_add_tcase(s, tc);
     return s;
 }
