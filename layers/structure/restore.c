@@ -37,8 +37,8 @@ static int mirror(int i, int n)
     return i;
 }
 
-/* The same w x h plane with RADIUS mirrored samples on every side. */
-static int16_t *padded_plane(const ScmcImage *img, int ch, int *stride)
+/* The same w x h plane with RADIUS mirrored samples on every side, and each tap's offset in it. */
+static int16_t *padded_plane(const ScmcImage *img, int ch, int *stride, ptrdiff_t *off)
 {
     const int w = img->width, h = img->height, pw = w + 2 * RADIUS;
     int16_t *p = malloc((size_t)pw * (h + 2 * RADIUS) * sizeof(*p));
@@ -51,6 +51,8 @@ static int16_t *padded_plane(const ScmcImage *img, int ch, int *stride)
             out[x] = row[3 * mirror(x, w) + ch];
     }
     *stride = pw;
+    for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
+        off[t] = (ptrdiff_t)tap_offset[t][0] * pw + tap_offset[t][1];
     return p;
 }
 
@@ -167,14 +169,12 @@ static int filter_classes(const ScmcRestoreSet *f, const uint8_t *cls, ScmcImage
     int r = SCMC_OK;
     for (int ch = 0; ch < 3 && !r; ch++) {
         int stride;
-        int16_t *p = padded_plane(img, ch, &stride);
+        ptrdiff_t off[SCMC_RESTORE_TAPS];
+        int16_t *p = padded_plane(img, ch, &stride, off);
         if (!p) {
             r = SCMC_ERR_NOMEM;
             break;
         }
-        ptrdiff_t off[SCMC_RESTORE_TAPS];
-        for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
-            off[t] = (ptrdiff_t)tap_offset[t][0] * stride + tap_offset[t][1];
         for (int y = 0; y < h; y++) {
             const int16_t *row = p + (size_t)(y + RADIUS) * stride + RADIUS;
             for (int x = 0; x < w; x++) {
@@ -518,14 +518,12 @@ static int collect(const ScmcImage *orig, const ScmcImage *rec, const uint8_t *c
     int r = SCMC_OK;
     for (int ch = 0; ch < 3 && !r; ch++) {
         int stride;
-        int16_t *p = padded_plane(rec, ch, &stride);
+        ptrdiff_t off[SCMC_RESTORE_TAPS];
+        int16_t *p = padded_plane(rec, ch, &stride, off);
         if (!p) {
             r = SCMC_ERR_NOMEM;
             break;
         }
-        ptrdiff_t off[SCMC_RESTORE_TAPS];
-        for (int t = 0; t < SCMC_RESTORE_TAPS; t++)
-            off[t] = (ptrdiff_t)tap_offset[t][0] * stride + tap_offset[t][1];
         int run = 0;
         for (int y = 0; y < h; y++) {
             const int16_t *row = p + (size_t)(y + RADIUS) * stride + RADIUS;

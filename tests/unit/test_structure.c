@@ -978,6 +978,15 @@ START_TEST(restore_classes_follow_activity_and_direction)
 }
 END_TEST
 
+/* Finishes e into *buf (free()) and starts d reading it. */
+static void read_back(ScmcRangeEncoder *e, uint8_t **buf, ScmcRangeDecoder *d)
+{
+    size_t size;
+    ck_assert_int_eq(scmc_renc_finish(e, buf, &size), 0);
+    scmc_renc_free(e);
+    scmc_rdec_init(d, *buf, size);
+}
+
 START_TEST(restore_syntax_round_trips_and_refuses_bad_values)
 {
     uint64_t rng = 11;
@@ -1000,11 +1009,8 @@ START_TEST(restore_syntax_round_trips_and_refuses_bad_values)
         scmc_renc_init(&e);
         scmc_restore_write(&e, &f);
         uint8_t *buf;
-        size_t size;
-        ck_assert_int_eq(scmc_renc_finish(&e, &buf, &size), 0);
-        scmc_renc_free(&e);
         ScmcRangeDecoder d;
-        scmc_rdec_init(&d, buf, size);
+        read_back(&e, &buf, &d);
         ck_assert_int_eq(scmc_restore_read(&d, &g), SCMC_OK);
         ck_assert(!scmc_rdec_overrun(&d));
         ck_assert_int_eq(g.passes, f.passes);
@@ -1030,11 +1036,8 @@ START_TEST(restore_syntax_round_trips_and_refuses_bad_values)
         for (int k = 0; k < 40; k++)
             scmc_renc_bypass(&e, 0, 8);
         uint8_t *buf;
-        size_t size;
-        ck_assert_int_eq(scmc_renc_finish(&e, &buf, &size), 0);
-        scmc_renc_free(&e);
         ScmcRangeDecoder d;
-        scmc_rdec_init(&d, buf, size);
+        read_back(&e, &buf, &d);
         ScmcRestore g;
         ck_assert_int_eq(scmc_restore_read(&d, &g), SCMC_ERR_CORRUPT);
         free(buf);
