@@ -93,26 +93,39 @@ int scmc_restore_classify(const ScmcImage *img, uint8_t *cls)
             lap[3 * n + i] = absdiff2(c, up[xr], down[xl]);
         }
     }
-    /* Their sums over the 5x5 window, clipped to the picture: rows first, then columns. */
+    /* Their sums over the 5x5 window, clipped to the picture: rows first, then columns, each a
+     * running sum (add the sample entering the window, take away the one leaving it). */
     for (int k = 0; k < 4; k++) {
         const int32_t *l = lap + k * n;
         int32_t *s = sum + k * n;
-        for (int y = 0; y < h; y++)
+        for (int y = 0; y < h; y++) {
+            const int32_t *in = l + (size_t)y * w;
+            int32_t *out = act + (size_t)y * w, t = 0;
+            for (int x = 0; x < WINDOW && x < w; x++)
+                t += in[x];
             for (int x = 0; x < w; x++) {
-                int32_t t = 0;
-                for (int dx = -WINDOW; dx <= WINDOW; dx++)
-                    if (x + dx >= 0 && x + dx < w)
-                        t += l[(size_t)y * w + x + dx];
-                act[(size_t)y * w + x] = t;
+                if (x + WINDOW < w)
+                    t += in[x + WINDOW];
+                out[x] = t;
+                if (x - WINDOW >= 0)
+                    t -= in[x - WINDOW];
             }
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++) {
-                int32_t t = 0;
-                for (int dy = -WINDOW; dy <= WINDOW; dy++)
-                    if (y + dy >= 0 && y + dy < h)
-                        t += act[(size_t)(y + dy) * w + x];
-                s[(size_t)y * w + x] = t;
-            }
+        }
+        memset(s, 0, (size_t)w * sizeof(*s));
+        for (int y = 0; y < WINDOW && y < h; y++)
+            for (int x = 0; x < w; x++)
+                s[x] += act[(size_t)y * w + x];
+        for (int y = 0; y < h; y++) {
+            int32_t *row = s + (size_t)y * w;
+            if (y > 0)
+                memcpy(row, row - w, (size_t)w * sizeof(*row));
+            if (y + WINDOW < h)
+                for (int x = 0; x < w; x++)
+                    row[x] += act[(size_t)(y + WINDOW) * w + x];
+            if (y - WINDOW - 1 >= 0)
+                for (int x = 0; x < w; x++)
+                    row[x] -= act[(size_t)(y - WINDOW - 1) * w + x];
+        }
     }
     /* Activity classes split the picture's own activity at its quintiles, so that every step
      * of the correction gets classes of about equal size. */
