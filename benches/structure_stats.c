@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 {
     ScmcStructureParams p;
     scmc_structure_params(SCMC_STRUCTURE_DETAIL_ALONE, &p);
-    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0, -1, -1 };
+    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0, -1, -1, -1.0 };
     const char *sketch_dir = NULL, *base1_dir = NULL;
     double rdo = SCMC_CORRECTION_RDO_LAMBDA; /* --rdo: the correction's lambda / step^2 */
     int n = 0;

@@ -24,6 +24,9 @@ typedef struct ScmcCorrection {
 /* The encoder's rate-distortion weight: the values minimise squared RGB error + lambda * bits with
  * lambda = SCMC_CORRECTION_RDO_LAMBDA * step^2 (docs/structure.md, "Rate-distortion quantization"). */
 #define SCMC_CORRECTION_RDO_LAMBDA 0.25
+/* Under the signal layer, where the restoration filter takes back part of what a finer choice
+ * would have kept, a lighter weight measured better (docs/structure.md, "Restoration filter"). */
+#define SCMC_CORRECTION_RDO_LAMBDA_UNDER_SIGNAL 0.2
 
 /* Codes img - base (same size) at the given luma and chroma steps, and the sharpening strength that
  * suits the result, into *payload (free()). */

@@ -29,7 +29,7 @@ void scmc_structure_params(int detail, ScmcStructureParams *p)
 {
     static const ScmcStructureParams levels[5] = {
         /* scale, lattice, side, q, chroma q, density, min fragment, refine, split, wavelet step,
-         * wavelet chroma step. Since STR5 the wavelet correction carries the colour between the
+         * wavelet chroma step, wavelet lambda. Since STR5 the wavelet correction carries the colour between the
          * edges (it gains more per byte than lattice samples: docs/structure.md), so the lattice
          * is at its widest and the sketch keeps the strongest edges; the levels differ in the
          * sketch budget and the wavelet steps, measured on Kodak with benches/structure_stats.
@@ -37,11 +37,11 @@ void scmc_structure_params(int detail, ScmcStructureParams *p)
          * spent at 491, 363, 294, 221 and 140 (themselves the steps at which session 17's
          * rate-distortion choice spent what the dead-zone quantizer did), for 0.02-0.04 dB more
          * (docs/structure.md). */
-        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 475, 494 },
-        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 349, 363 },
-        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 285, 296 },
-        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 215, 224 },
-        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 136, 141 },
+        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 475, 494, SCMC_CORRECTION_RDO_LAMBDA },
+        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 349, 363, SCMC_CORRECTION_RDO_LAMBDA },
+        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 285, 296, SCMC_CORRECTION_RDO_LAMBDA },
+        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 215, 224, SCMC_CORRECTION_RDO_LAMBDA },
+        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 136, 141, SCMC_CORRECTION_RDO_LAMBDA },
     };
     if (detail < SCMC_STRUCTURE_DETAIL_MIN)
         detail = SCMC_STRUCTURE_DETAIL_MIN;
@@ -66,6 +66,7 @@ void scmc_structure_params_for(int detail, int quality, int with_signal, ScmcStr
     const int q = quality < 1 ? 1 : quality > 8 ? 8 : quality;
     p->wavelet_step = step_under_signal[q - 1];
     p->wavelet_chroma_step = (step_under_signal[q - 1] * 26 + 12) / 25;
+    p->wavelet_lambda = SCMC_CORRECTION_RDO_LAMBDA_UNDER_SIGNAL;
 }
 
 static ScmcStructure *structure_new(int width, int height, int scale_log2)

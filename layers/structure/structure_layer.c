@@ -33,8 +33,8 @@ static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoder
     r = scmc_structure_rebuild(st, base, &sketch_level);
     scmc_structure_free(st);
     if (!r)
-        r = scmc_correction_encode(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, &out->data[1],
-                                   &out->size[1]);
+        r = scmc_correction_encode_rd(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, p.wavelet_lambda,
+                                      &out->data[1], &out->size[1]);
     scmc_image_free(&sketch_level);
     if (!r)
         out->count = 2;
