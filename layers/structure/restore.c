@@ -431,8 +431,8 @@ static double filter_cost(const Stats *s, double lambda, int16_t *q)
     double cross = 0, quad = 0;
     int bits = BITS_CLIP;
     for (int t = 0; t < SCMC_RESTORE_TAPS; t++) {
-        const double v = round(w[t] * scale);
-        q[t] = (int16_t)(v > SCMC_RESTORE_MAX_COEF ? SCMC_RESTORE_MAX_COEF : v < -SCMC_RESTORE_MAX_COEF ? -SCMC_RESTORE_MAX_COEF : v);
+        const double v = fmin(fmax(round(w[t] * scale), -SCMC_RESTORE_MAX_COEF), SCMC_RESTORE_MAX_COEF);
+        q[t] = (int16_t)v;
         bits += coef_bits(q[t], MERGE_ORDER);
     }
     for (int i = 0; i < SCMC_RESTORE_TAPS; i++) {
