@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics/metrics.h"
 #include "scmc/scmc.h"
 
 #define RADIUS 3          /* the diamond |dy| + |dx| <= 3 */
@@ -245,7 +246,6 @@ static void write_coef(ScmcRangeEncoder *e, int v, int k)
         scmc_renc_bypass(e, v < 0, 1);
 }
 
-/* The order of the coefficients' Exp-Golomb code that spends the fewest bits on them. */
 int scmc_restore_apply(const ScmcRestore *f, ScmcImage *img)
 {
     int r = SCMC_OK;
@@ -254,6 +254,7 @@ int scmc_restore_apply(const ScmcRestore *f, ScmcImage *img)
     return r;
 }
 
+/* The order of the coefficients' Exp-Golomb code that spends the fewest bits on them. */
 static int best_order(const ScmcRestoreSet *f, int *bits)
 {
     int best = 0, best_bits = 0;
@@ -459,18 +460,6 @@ static void group_fit(Group *g, double lambda)
             memcpy(g->coef, q, sizeof(q));
         }
     }
-}
-
-/* Squared RGB error of a against b. */
-static double sse(const ScmcImage *a, const ScmcImage *b)
-{
-    double s = 0;
-    const size_t n = (size_t)a->width * a->height * 3;
-    for (size_t i = 0; i < n; i++) {
-        const double d = (double)a->rgb[i] - b->rgb[i];
-        s += d * d;
-    }
-    return s;
 }
 
 #define PAIRS (SCMC_RESTORE_TAPS * (SCMC_RESTORE_TAPS + 1) / 2)
@@ -679,7 +668,7 @@ static int choose_set(const ScmcImage *orig, const ScmcImage *rec, double lambda
         int coef_bits_total;
         best_order(f, &coef_bits_total);
         const double on =
-            sse(orig, &trial) + lambda * (header_bits(f->filters) + BITS_CLIP * f->filters + coef_bits_total);
+            scmc_mse(orig, &trial) * 3.0 * (double)n + lambda * (header_bits(f->filters) + BITS_CLIP * f->filters + coef_bits_total);
         if (on >= total_e + lambda * BITS_FILTERS) {
             memset(f, 0, sizeof(*f));
         } else {
