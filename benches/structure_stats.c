@@ -8,6 +8,7 @@
  * sub-layer 1 payload bytes).
  *   structure_stats [--detail N] [--scale S] [--lattice L] [--side D] [--q Q] [--cq Q] [--density F]
  *                   [--min-fragment N] [--refine N] [--split MSE] [--wstep S] [--wcstep S] [--rdo L]
+ *                   [--dq 0|1]
  *                   [--sketch-dir DIR] [--base1-dir DIR] IMAGE... */
 #include <png.h>
 #include <stdio.h>
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
 {
     ScmcStructureParams p;
     scmc_structure_params(SCMC_STRUCTURE_DETAIL_ALONE, &p);
-    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0, -1, -1, -1.0 };
+    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0, -1, -1, -1.0, -1 };
     const char *sketch_dir = NULL, *base1_dir = NULL;
     double rdo = SCMC_CORRECTION_RDO_LAMBDA; /* --rdo: the correction's lambda / step^2 */
     int n = 0;
@@ -141,6 +142,8 @@ int main(int argc, char **argv)
                 over.wavelet_step = atoi(v);
             else if (!strcmp(a, "--wcstep"))
                 over.wavelet_chroma_step = atoi(v);
+            else if (!strcmp(a, "--dq"))
+                over.wavelet_dq = atoi(v);
             else if (!strcmp(a, "--rdo"))
                 rdo = atof(v);
             else if (!strcmp(a, "--sketch-dir"))
@@ -165,6 +168,7 @@ int main(int argc, char **argv)
         if (over.split_mse >= 0) q.split_mse = over.split_mse;
         if (over.wavelet_step >= 0) q.wavelet_step = over.wavelet_step;
         if (over.wavelet_chroma_step >= 0) q.wavelet_chroma_step = over.wavelet_chroma_step;
+        if (over.wavelet_dq >= 0) q.wavelet_dq = over.wavelet_dq;
 
         ScmcImage img, base0, sketch_level, base1;
         char err[256];
@@ -181,7 +185,7 @@ int main(int argc, char **argv)
             scmc_structure_encode(&img, &base0, &q, &str, &str_size) ||
             scmc_structure_parse(str, str_size, img.width, img.height, &st) ||
             scmc_structure_rebuild(st, &base0, &sketch_level) ||
-            scmc_correction_encode_rd(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, rdo, &wav, &wav_size) ||
+            scmc_correction_encode_rd(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, rdo, q.wavelet_dq, &wav, &wav_size) ||
             scmc_correction_parse(wav, wav_size, img.width, img.height, &corr) ||
             scmc_correction_apply(corr, &sketch_level, &base1) || scmc_sharpen_apply(&base1, corr->sharpen)) {
             fprintf(stderr, "structure_stats: coding %s failed\n", a);

@@ -30,8 +30,8 @@ typedef struct Contexts {
     ScmcMixTables tables;
     ScmcBitModel block[2][BAND_CLASSES][3];
     ScmcBitModel escape[2][BAND_CLASSES][ESC_PREFIX][ACT_CLASSES];
-    ScmcMixWeights sig_w[2][BAND_CLASSES][3];
-    ScmcMixContext sig_count[2][BAND_CLASSES][20];
+    ScmcMixWeights sig_w[2][BAND_CLASSES][3][2];
+    ScmcMixContext sig_count[2][BAND_CLASSES][20][2];
     ScmcMixContext sig_act[2][BAND_CLASSES][ACT_CLASSES][3][2];
     ScmcMixContext sig_pattern[2][BAND_CLASSES][256][3][3];
     ScmcMixContext sig_orient[BAND_CLASSES][4][ACT_CLASSES];   /* luma */
@@ -147,6 +147,7 @@ typedef struct PlaneView {
     const int32_t *luma;  /* the coded luma plane (chroma planes), else NULL */
     const int32_t *co;    /* the coded Co plane (the Cg plane), else NULL */
     int w, plane;         /* width, and 0, 1, 2 for Y, Co, Cg */
+    int dq;               /* dependent quantization (dq_next) */
     const Band *bands;
     int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
 } PlaneView;
@@ -170,7 +171,8 @@ typedef struct CoefModels {
  * left or upper one exceeds 1. From the other planes: for luma the magnitudes at the same place in
  * the level's bands coded before (orientations A, then A and B); for chroma the luma there and
  * around, and for Cg the Co there. Signs: the left and upper signs, for chroma with the luma's. */
-static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, int x, int y, CoefModels *cm)
+static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, int x, int y, int qclass,
+                               CoefModels *cm)
 {
     const int32_t *c = &v->q[(size_t)(b->y0 + y) * v->w + b->x0 + x];
     const int w = v->w, cls = v->plane > 0, bc = b->cls;
@@ -208,8 +210,8 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
             orient += band_mag(v->q, w, &v->bands[b->earlier[k]], x, y);
     }
 
-    scmc_mix_begin(&cm->sig, &m->sig_w[cls][bc][v->luma ? 1 + (luma > 0) : 0]);
-    scmc_mix_add(&cm->sig, &m->sig_count[cls][bc][4 * nonzero + 2 * big + psig]);
+    scmc_mix_begin(&cm->sig, &m->sig_w[cls][bc][v->luma ? 1 + (luma > 0) : 0][qclass]);
+    scmc_mix_add(&cm->sig, &m->sig_count[cls][bc][4 * nonzero + 2 * big + psig][qclass]);
     scmc_mix_add(&cm->sig, &m->sig_act[cls][bc][act][at_most(parent, 2)][parent_near > 0]);
     scmc_mix_add(&cm->sig, &m->sig_pattern[cls][bc][pattern][at_most(parent, 2)][v->luma ? 1 + (luma > 0) : 0]);
     if (v->luma)
@@ -399,6 +401,37 @@ static int32_t nearest_magnitude(double c, double step, int max_q)
     return a > max_q ? max_q : (int32_t)a;
 }
 
+/* The bits of the values of magnitudes lo..hi (1 <= lo <= hi) with the sign of c < 0 (neg), at the
+ * models' present probabilities: significance, sign, the unary bits and the escape, as code_value
+ * codes them. bits[a - lo] receives each. */
+static void value_bits(const Rdo *r, Contexts *m, CoefModels *cm, uint32_t p_sig, int neg, int32_t lo, int32_t hi,
+                       double *bits)
+{
+    value_models(m, cm);
+    /* run[k]: the bits shared by every value above k (significance, sign, "a > 1" .. "a > k");
+     * stop[k]: the bit that ends the unary code at k. */
+    double run[MAG_BITS + 1], stop[MAG_BITS + 1];
+    run[0] = p0_cost(r, p_sig, 1) + p0_cost(r, scmc_mix_predict(&m->tables, &cm->sign), neg);
+    for (int k = 1; k <= MAG_BITS && k <= hi; k++) {
+        const uint32_t p = scmc_mix_predict(&m->tables, &cm->mag[k - 1]);
+        run[k] = run[k - 1] + p0_cost(r, p, 1);
+        stop[k] = p0_cost(r, p, 0);
+    }
+    for (int32_t a = lo; a <= hi; a++) {
+        if (a <= MAG_BITS) {
+            bits[a - lo] = run[a - 1] + stop[a];
+        } else {
+            const int n = escape_prefix_length((uint32_t)(a - MAG_BITS));
+            double b = run[MAG_BITS] + n; /* n suffix bits in bypass */
+            for (int k = 0; k <= n; k++) {
+                const ScmcBitModel *bm = &cm->escape[at_most(k, ESC_PREFIX - 1) * ACT_CLASSES + cm->act];
+                b += p0_cost(r, bm->p0, k < n);
+            }
+            bits[a - lo] = b;
+        }
+    }
+}
+
 /* The value for coefficient i among its nearest quantized magnitude, one less, and zero: the one
  * with the least weight * squared error + lambda * bits (code_value's bits at the models' present
  * probabilities); *cost is that least sum. */
@@ -413,34 +446,102 @@ static int32_t rdo_choose(const Rdo *r, size_t i, Contexts *m, CoefModels *cm, i
         *cost = best_j;
         return 0;
     }
-    value_models(m, cm);
-    /* run[k]: the bits shared by every value above k (significance, sign, "a > 1" .. "a > k");
-     * stop[k]: the bit that ends the unary code at k. */
-    double run[MAG_BITS + 1], stop[MAG_BITS + 1];
-    run[0] = p0_cost(r, p_sig, 1) + p0_cost(r, scmc_mix_predict(&m->tables, &cm->sign), c < 0);
-    for (int k = 1; k <= MAG_BITS && k <= hi; k++) {
-        const uint32_t p = scmc_mix_predict(&m->tables, &cm->mag[k - 1]);
-        run[k] = run[k - 1] + p0_cost(r, p, 1);
-        stop[k] = p0_cost(r, p, 0);
-    }
-    for (int32_t a = hi > 1 ? hi - 1 : 1; a <= hi; a++) {
-        double bits;
-        if (a <= MAG_BITS) {
-            bits = run[a - 1] + stop[a];
-        } else {
-            const int n = escape_prefix_length((uint32_t)(a - MAG_BITS));
-            bits = run[MAG_BITS] + n; /* n suffix bits in bypass */
-            for (int k = 0; k <= n; k++) {
-                const ScmcBitModel *bm = &cm->escape[at_most(k, ESC_PREFIX - 1) * ACT_CLASSES + cm->act];
-                bits += p0_cost(r, bm->p0, k < n);
-            }
-        }
+    const int32_t lo = hi > 1 ? hi - 1 : 1;
+    double bits[2];
+    value_bits(r, m, cm, p_sig, c < 0, lo, hi, bits);
+    for (int32_t a = lo; a <= hi; a++) {
         const double err = ac - a * r->step;
-        const double j = r->weight * err * err + r->lambda * bits;
+        const double j = r->weight * err * err + r->lambda * bits[a - lo];
         if (j < best_j)
             best_j = j, best = c < 0 ? -a : a;
     }
     *cost = best_j;
+    return best;
+}
+
+/* Dependent quantization: two quantizers of the same step whose reconstruction points interleave,
+ * Q0 at whole steps (k * step) and Q1 at half steps ((|k| - 1/2) * step with k's sign), zero in
+ * both; a four-state machine, reset at each block's start and moved by each value's parity, picks
+ * the quantizer of the next coefficient (states 0 and 1: Q0; 2 and 3: Q1). A run of choices can
+ * thus reach any multiple of step / 2 at about the cost of indices on a grid of step: the encoder
+ * chooses the path through the states (dq_choose_block). */
+static const uint8_t dq_next[4][2] = { { 0, 2 }, { 2, 0 }, { 1, 3 }, { 3, 1 } };
+
+/* The reconstruction of index k in state s, in half steps. */
+static inline int32_t dq_half_level(int32_t k, int s)
+{
+    if (k == 0)
+        return 0;
+    const int32_t a = 2 * mag_of(k) - (s >> 1);
+    return k < 0 ? -a : a;
+}
+
+/* The encoder's choice of a block's values under dependent quantization: a Viterbi search over the
+ * four states, each coefficient's candidates (zero and the two nearest points of the state's
+ * quantizer) priced as rdo_choose prices them, with the contexts read from each state's own path
+ * (its values are written into v->q for the neighbours a context reads) and the models' present
+ * probabilities (they learn the block only once it is chosen). Writes the values into src and
+ * returns the path's cost; v->q is left zero over the block. */
+#define DQ_MAX_BLOCK (BLOCK * BLOCK)
+static double dq_choose_block(const PlaneView *v, const Band *bd, int x1, int y1, int x2, int y2, const Rdo *r,
+                              Contexts *m, int32_t *src, int max_q)
+{
+    const int w = v->w, bw = x2 - x1, n = bw * (y2 - y1);
+    int32_t val[DQ_MAX_BLOCK][4];
+    int8_t prev[DQ_MAX_BLOCK][4];
+    double cost[4] = { 0, HUGE_VAL, HUGE_VAL, HUGE_VAL };
+#define AT(t) ((size_t)(bd->y0 + y1 + (t) / bw) * w + bd->x0 + x1 + (t) % bw)
+    for (int t = 0; t < n; t++) {
+        const int x = x1 + t % bw, y = y1 + t / bw;
+        const size_t i = AT(t);
+        const double c = r->coef[i], ac = fabs(c), a = ac / r->step;
+        double next[4] = { HUGE_VAL, HUGE_VAL, HUGE_VAL, HUGE_VAL };
+        for (int s = 0; s < 4; s++) {
+            if (cost[s] == HUGE_VAL)
+                continue;
+            /* The neighbours the contexts read lie at most two rows back within the block. */
+            for (int back = 1, cur = s; back <= t && back <= 2 * bw + 1; back++) {
+                v->q[AT(t - back)] = val[t - back][cur];
+                cur = prev[t - back][cur];
+            }
+            CoefModels cm;
+            coefficient_models(m, v, bd, x, y, s >> 1, &cm);
+            const uint32_t p_sig = scmc_mix_predict(&m->tables, &cm.sig);
+            const double j0 = cost[s] + r->weight * c * c + r->lambda * p0_cost(r, p_sig, 0);
+            if (j0 < next[dq_next[s][0]]) {
+                next[dq_next[s][0]] = j0;
+                val[t][dq_next[s][0]] = 0;
+                prev[t][dq_next[s][0]] = (int8_t)s;
+            }
+            /* The two nearest points of this state's quantizer: whole steps in Q0, half in Q1. */
+            const int32_t lo0 = s < 2 ? (int32_t)floor(a) : (int32_t)floor(a + 0.5);
+            const int32_t lo = lo0 < 1 ? 1 : lo0 > max_q ? max_q : lo0, hi = lo0 + 1 > max_q ? max_q : lo0 + 1;
+            double bits[2];
+            value_bits(r, m, &cm, p_sig, c < 0, lo, hi, bits);
+            for (int32_t k = lo; k <= hi; k++) {
+                const double err = ac - (s < 2 ? k : k - 0.5) * r->step;
+                const double j = cost[s] + r->weight * err * err + r->lambda * bits[k - lo];
+                const int ns = dq_next[s][k & 1];
+                if (j < next[ns]) {
+                    next[ns] = j;
+                    val[t][ns] = c < 0 ? -k : k;
+                    prev[t][ns] = (int8_t)s;
+                }
+            }
+        }
+        memcpy(cost, next, sizeof(cost));
+    }
+    int s = 0;
+    for (int k = 1; k < 4; k++)
+        if (cost[k] < cost[s])
+            s = k;
+    const double best = cost[s];
+    for (int t = n - 1; t >= 0; t--) {
+        src[AT(t)] = val[t][s];
+        v->q[AT(t)] = 0;
+        s = prev[t][s];
+    }
+#undef AT
     return best;
 }
 
@@ -489,13 +590,16 @@ static int code_plane(const PlaneView *v, int32_t *src, int nb, int max_q, Conte
                 }
                 if (!any)
                     continue;
+                if (rdo && v->dq)
+                    coded_j += dq_choose_block(v, bd, x1, y1, x2, y2, rdo, m, src, max_q);
+                int state = 0; /* dependent quantization's, reset at each block */
                 for (int y = y1; y < y2 && !bad; y++)
                     for (int x = x1; x < x2; x++) {
                         const size_t i = (size_t)(bd->y0 + y) * w + bd->x0 + x;
                         CoefModels cm;
-                        coefficient_models(m, v, bd, x, y, &cm);
+                        coefficient_models(m, v, bd, x, y, state >> 1, &cm);
                         int32_t val = src ? src[i] : 0;
-                        if (rdo) {
+                        if (rdo && !v->dq) {
                             double j;
                             val = src[i] = rdo_choose(rdo, i, m, &cm, max_q, &j);
                             coded_j += j;
@@ -503,6 +607,8 @@ static int code_plane(const PlaneView *v, int32_t *src, int nb, int max_q, Conte
                         v->q[i] = code_value(m, &cm, e, d, rdo ? jr : NULL, val, max_q, &bad);
                         if (bad)
                             break;
+                        if (v->dq)
+                            state = dq_next[state][v->q[i] & 1];
                     }
                 if (bad || (d && scmc_rdec_overrun(d))) {
                     free(flags);
@@ -602,7 +708,8 @@ static int code_all(ScmcCorrection *c, int32_t *src, ScmcRangeEncoder *e, ScmcRa
     Journal journal = { 0 };
     int r = SCMC_OK;
     for (int p = 0; p < 3 && !r; p++) {
-        PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, c->width, p, bands, { 0 }, { 0 } };
+        PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, c->width, p, c->dq, bands,
+                        { 0 }, { 0 } };
         scmc_wavelet_dims(c->width, v.dw);
         scmc_wavelet_dims(c->height, v.dh);
         const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p], rgb_weight[p], lambda, cost };
@@ -621,6 +728,7 @@ int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int he
     scmc_rdec_init(&d, payload, size);
     const int step = (int)scmc_rdec_bypass(&d, BITS_STEP), chroma = (int)scmc_rdec_bypass(&d, BITS_STEP);
     const int sharpen = (int)scmc_rdec_bypass(&d, BITS_SHARPEN);
+    const int dq = (int)scmc_rdec_bypass(&d, 1);
     if (step < 1 || chroma < 1)
         return SCMC_ERR_CORRUPT;
     ScmcCorrection *c = correction_new(width, height);
@@ -629,6 +737,7 @@ int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int he
     c->step[0] = step;
     c->step[1] = c->step[2] = chroma;
     c->sharpen = sharpen;
+    c->dq = dq;
     int r = code_all(c, NULL, NULL, &d, NULL, 0);
     if (!r)
         r = scmc_restore_read(&d, &c->restore);
@@ -640,6 +749,35 @@ int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int he
     }
     *out = c;
     return SCMC_OK;
+}
+
+/* Plane p's reconstruction in half steps: twice its values, or under dependent quantization each
+ * value's point in the state the block's values before it in coding order lead to. */
+static void half_levels(const ScmcCorrection *c, int p, int32_t *out)
+{
+    const int w = c->width;
+    const int32_t *q = c->q + (size_t)p * w * c->height;
+    if (!c->dq) {
+        for (size_t i = 0; i < (size_t)w * c->height; i++)
+            out[i] = 2 * q[i];
+        return;
+    }
+    Band bands[1 + 3 * SCMC_WAVELET_LEVELS];
+    const int nb = list_bands(c->width, c->height, bands);
+    for (int bi = 0; bi < nb; bi++) {
+        const Band *bd = &bands[bi];
+        for (int y1 = 0; y1 < bd->h; y1 += BLOCK)
+            for (int x1 = 0; x1 < bd->w; x1 += BLOCK) {
+                const int x2 = x1 + BLOCK < bd->w ? x1 + BLOCK : bd->w, y2 = y1 + BLOCK < bd->h ? y1 + BLOCK : bd->h;
+                int state = 0;
+                for (int y = y1; y < y2; y++)
+                    for (int x = x1; x < x2; x++) {
+                        const size_t i = (size_t)(bd->y0 + y) * w + bd->x0 + x;
+                        out[i] = dq_half_level(q[i], state);
+                        state = dq_next[state][q[i] & 1];
+                    }
+            }
+    }
 }
 
 /* floor(v / 16) for any sign. */
@@ -662,9 +800,10 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
         return r;
     }
     for (int p = 0; p < 3; p++) {
-        const int32_t scale = c->step[p] << SCMC_WAVELET_FRAC;
+        half_levels(c, p, plane + p * n);
+        const int32_t scale = c->step[p] << (SCMC_WAVELET_FRAC - 1);
         for (size_t i = 0; i < n; i++)
-            plane[p * n + i] = c->q[p * n + i] * scale;
+            plane[p * n + i] *= scale;
         scmc_wavelet_inverse(plane + p * n, w, h, tmp);
     }
     for (size_t i = 0; i < n; i++) {
@@ -688,11 +827,11 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                            uint8_t **payload, size_t *size)
 {
-    return scmc_correction_encode_rd(img, base, step, chroma_step, SCMC_CORRECTION_RDO_LAMBDA, payload, size);
+    return scmc_correction_encode_rd(img, base, step, chroma_step, SCMC_CORRECTION_RDO_LAMBDA, 0, payload, size);
 }
 
 int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
-                              double lambda_scale, uint8_t **payload, size_t *size)
+                              double lambda_scale, int dq, uint8_t **payload, size_t *size)
 {
     if (img->width != base->width || img->height != base->height || step < 1 || step > SCMC_CORRECTION_MAX_STEP ||
         chroma_step < 1 || chroma_step > SCMC_CORRECTION_MAX_STEP || !(lambda_scale >= 0))
@@ -707,6 +846,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
         goto done;
     c->step[0] = step;
     c->step[1] = c->step[2] = chroma_step;
+    c->dq = dq != 0;
     for (size_t i = 0; i < n; i++) {
         const double dr = (double)img->rgb[3 * i] - base->rgb[3 * i];
         const double dg = (double)img->rgb[3 * i + 1] - base->rgb[3 * i + 1];
@@ -720,7 +860,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
         /* Nearest values first: they mark the blocks the choice pass visits. */
         for (size_t i = 0; i < n; i++) {
             const double v = plane[p * n + i];
-            const int32_t a = nearest_magnitude(v, c->step[p], MAX_DEQUANT / c->step[p]);
+            const int32_t a = nearest_magnitude(v, c->dq ? c->step[p] / 2.0 : c->step[p], MAX_DEQUANT / c->step[p]);
             src[p * n + i] = v < 0 ? -a : a;
         }
     }
@@ -764,6 +904,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     scmc_renc_bypass(&e, (uint32_t)step, BITS_STEP);
     scmc_renc_bypass(&e, (uint32_t)chroma_step, BITS_STEP);
     scmc_renc_bypass(&e, (uint32_t)sharpen, BITS_SHARPEN);
+    scmc_renc_bypass(&e, (uint32_t)c->dq, 1);
     r = code_all(c, src, &e, NULL, NULL, 0);
     if (!r)
         scmc_restore_write(&e, &c->restore);

@@ -17,6 +17,7 @@ typedef struct ScmcCorrection {
     int width, height;
     int step[3];   /* Y, Co, Cg */
     int sharpen;   /* edge sharpening strength for display, 0..SCMC_SHARPEN_MAX (sharpen.h) */
+    int dq;        /* 1: dependent quantization (two interleaved quantizers, correction.c) */
     int32_t *q;    /* 3 planes of width * height quantized coefficients, Mallat layout */
     ScmcRestore restore; /* the restoration filter applied after the correction (restore.h) */
 } ScmcCorrection;
@@ -27,14 +28,18 @@ typedef struct ScmcCorrection {
 /* Under the signal layer, where the restoration filter takes back part of what a finer choice
  * would have kept, a lighter weight measured better (docs/structure.md, "Restoration filter"). */
 #define SCMC_CORRECTION_RDO_LAMBDA_UNDER_SIGNAL 0.2
+/* With dependent quantization (its step 1.25 times one quantizer's at about the same rate):
+ * measured against 0.14 and 0.2 (docs/structure.md, "Dependent quantization"). */
+#define SCMC_CORRECTION_RDO_LAMBDA_DQ 0.17
 
 /* Codes img - base (same size) at the given luma and chroma steps, and the sharpening strength that
  * suits the result, into *payload (free()). */
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                            uint8_t **payload, size_t *size);
-/* The same with lambda = lambda_scale * step^2 (0: the nearest values, distortion alone). */
+/* The same with lambda = lambda_scale * step^2 (0: the nearest values, distortion alone), and with
+ * dependent quantization when dq is 1. */
 int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
-                              double lambda_scale, uint8_t **payload, size_t *size);
+                              double lambda_scale, int dq, uint8_t **payload, size_t *size);
 /* SCMC_ERR_CORRUPT when the payload is invalid. */
 int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int height, ScmcCorrection **out);
 /* out = base + the correction, restoration-filtered (out is allocated): base1, what the signal

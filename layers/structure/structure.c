@@ -14,11 +14,12 @@
 #include "structure_internal.h"
 
 /* The layer has no trained model; its identifier names the version of the payload syntax and of
- * the rebuild ("STR8": a restoration filter after the correction; "STR7": the correction's
+ * the rebuild ("STR9": dependent quantization of the correction; "STR8": a restoration filter
+ * after the correction; "STR7": the correction's
  * coefficients in mixed bits; "STR6": edge sharpening after the correction; "STR5": the wavelet
  * correction sub-layer; "STR4": split lattice cells, biharmonic field, softened upsampling), so a
  * decoder never pairs a stream with a different rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545238u
+#define STRUCTURE_MODEL_ID 0x53545239u
 
 uint32_t scmc_structure_model_id(void)
 {
@@ -38,11 +39,11 @@ void scmc_structure_params(int detail, ScmcStructureParams *p)
          * spent at 491, 363, 294, 221 and 140 (themselves the steps at which session 17's
          * rate-distortion choice spent what the dead-zone quantizer did), for 0.02-0.04 dB more
          * (docs/structure.md). */
-        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 475, 494, SCMC_CORRECTION_RDO_LAMBDA },
-        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 349, 363, SCMC_CORRECTION_RDO_LAMBDA },
-        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 285, 296, SCMC_CORRECTION_RDO_LAMBDA },
-        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 215, 224, SCMC_CORRECTION_RDO_LAMBDA },
-        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 136, 141, SCMC_CORRECTION_RDO_LAMBDA },
+        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 475, 494, SCMC_CORRECTION_RDO_LAMBDA, 0 },
+        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 349, 363, SCMC_CORRECTION_RDO_LAMBDA, 0 },
+        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 285, 296, SCMC_CORRECTION_RDO_LAMBDA, 0 },
+        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 215, 224, SCMC_CORRECTION_RDO_LAMBDA, 0 },
+        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 136, 141, SCMC_CORRECTION_RDO_LAMBDA, 0 },
     };
     if (detail < SCMC_STRUCTURE_DETAIL_MIN)
         detail = SCMC_STRUCTURE_DETAIL_MIN;
@@ -58,16 +59,21 @@ void scmc_structure_params_for(int detail, int quality, int with_signal, ScmcStr
      * pictures than the wavelet does (measured: docs/structure.md), so under it the correction is
      * far finer than the structure level alone uses; the sketch stays level 3's (a finer sketch
      * measured no better under a fine correction, and costs twice the encoding time). The map is
-     * session 15's (85, 42, 30, 21, 15, 10, 7, 5) times 0.72: once STR7 made the correction
-     * cheaper, finer steps paid (docs/structure.md). */
-    static const int16_t step_under_signal[8] = { 61, 30, 22, 15, 11, 7, 5, 4 };
+     * session 15's (85, 42, 30, 21, 15, 10, 7, 5) times 0.72 (once STR7 made the correction
+     * cheaper, finer steps paid: docs/structure.md), for qualities 2-8 times 1.25 (below). */
+    static const int16_t step_under_signal[8] = { 61, 38, 28, 19, 14, 9, 6, 5 };
     scmc_structure_params(detail != SCMC_STRUCTURE_DETAIL_AUTO ? detail : SCMC_STRUCTURE_DETAIL_ALONE, p);
     if (detail != SCMC_STRUCTURE_DETAIL_AUTO || !with_signal)
         return;
     const int q = quality < 1 ? 1 : quality > 8 ? 8 : quality;
     p->wavelet_step = step_under_signal[q - 1];
     p->wavelet_chroma_step = (step_under_signal[q - 1] * 26 + 12) / 25;
-    p->wavelet_lambda = SCMC_CORRECTION_RDO_LAMBDA_UNDER_SIGNAL;
+    /* From quality 2 the correction is fine enough for dependent quantization to pay (at quality
+     * 1 it measured even, at the structure levels' coarse steps worse): its steps are 1.25 times
+     * those of one quantizer (37.5 -> 38, ...) and its weight 0.17 step^2 (docs/structure.md,
+     * "Dependent quantization"). */
+    p->wavelet_dq = q >= 2;
+    p->wavelet_lambda = p->wavelet_dq ? SCMC_CORRECTION_RDO_LAMBDA_DQ : SCMC_CORRECTION_RDO_LAMBDA_UNDER_SIGNAL;
 }
 
 static ScmcStructure *structure_new(int width, int height, int scale_log2)

@@ -33,6 +33,7 @@ typedef struct ScmcStructureParams {
                           * 1..SCMC_CORRECTION_MAX_STEP */
     int wavelet_chroma_step; /* (coded, sub-layer 1) the same for Co and Cg */
     double wavelet_lambda;   /* the correction's rate-distortion weight over step^2 (correction.h) */
+    int wavelet_dq;          /* (coded, sub-layer 1) 1: dependent quantization (correction.h) */
 } ScmcStructureParams;
 
 /* The parameters of a detail level (1..5). */

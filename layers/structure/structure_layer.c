@@ -33,7 +33,7 @@ static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoder
     r = scmc_structure_rebuild(st, base, &sketch_level);
     scmc_structure_free(st);
     if (!r)
-        r = scmc_correction_encode_rd(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, p.wavelet_lambda,
+        r = scmc_correction_encode_rd(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, p.wavelet_lambda, p.wavelet_dq,
                                       &out->data[1], &out->size[1]);
     scmc_image_free(&sketch_level);
     if (!r)
