@@ -176,8 +176,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "structure_stats: %s\n", err);
             return 2;
         }
-        uint8_t *sem, *str, *wav;
-        size_t sem_size, str_size, wav_size;
+        uint8_t *sem, *str;
+        size_t sem_size, str_size;
+        ScmcCorrectionPayload wav;
         ScmcStructure *st;
         ScmcCorrection *corr;
         if (scmc_semantic_encode(&img, 8, 6, NULL, &sem, &sem_size) ||
@@ -185,12 +186,13 @@ int main(int argc, char **argv)
             scmc_structure_encode(&img, &base0, &q, &str, &str_size) ||
             scmc_structure_parse(str, str_size, img.width, img.height, &st) ||
             scmc_structure_rebuild(st, &base0, &sketch_level) ||
-            scmc_correction_encode_rd(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, rdo, q.wavelet_dq, &wav, &wav_size) ||
-            scmc_correction_parse(wav, wav_size, img.width, img.height, &corr) ||
+            scmc_correction_encode_rd(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, rdo, q.wavelet_dq, &wav) ||
+            scmc_correction_parse(&wav, SCMC_CORRECTION_PARTS, img.width, img.height, &corr) ||
             scmc_correction_apply(corr, &sketch_level, &base1) || scmc_sharpen_apply(&base1, corr->sharpen)) {
             fprintf(stderr, "structure_stats: coding %s failed\n", a);
             return 1;
         }
+        const size_t wav_size = scmc_correction_payload_bytes(&wav);
         int gw, gh;
         const uint8_t *edges;
         scmc_structure_grid(st, &gw, &gh, &edges);
@@ -244,7 +246,7 @@ int main(int argc, char **argv)
         s_ms1 += ms1;
         free(sem);
         free(str);
-        free(wav);
+        scmc_correction_payload_free(&wav);
         scmc_structure_free(st);
         scmc_correction_free(corr);
         scmc_image_free(&sketch_level);

@@ -545,16 +545,25 @@ static double dq_choose_block(const PlaneView *v, const Band *bd, int x1, int y1
     return best;
 }
 
-/* Codes one plane's coefficients with exactly one of e (src: the values), d and rdo non-NULL; v->q
+/* The part (sub-layer) that carries the bands of a level: the low band and levels 5..3 (about a
+ * sixtieth of the coefficients), level 2, level 1. */
+static int part_of_level(int level)
+{
+    return level == 0 || level >= 3 ? 0 : level == 2 ? 1 : 2;
+}
+
+/* Codes one plane's coefficients of one part with exactly one of e (src: the values), d and rdo non-NULL; v->q
  * is the plane being filled in coding order (all zero on entry), so both sides read the same
  * contexts. With rdo nothing is written: the values in src are chosen (rdo_choose, and whole
  * blocks against zero) and the models updated as if coded, journalled in jr. */
-static int code_plane(const PlaneView *v, int32_t *src, int nb, int max_q, Contexts *m, ScmcRangeEncoder *e,
-                      ScmcRangeDecoder *d, const Rdo *rdo, Journal *jr)
+static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int max_q, Contexts *m,
+                      ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *rdo, Journal *jr)
 {
     const int w = v->w;
     for (int bi = 0; bi < nb; bi++) {
         const Band *bd = &v->bands[bi];
+        if (part_of_level(bd->level) != part)
+            continue;
         const int nbx = (bd->w + BLOCK - 1) / BLOCK, nby = (bd->h + BLOCK - 1) / BLOCK;
         uint8_t *flags = calloc((size_t)nbx * nby, 1);
         if (!flags)
@@ -654,6 +663,7 @@ void scmc_correction_free(ScmcCorrection *c)
     if (!c)
         return;
     free(c->q);
+    free(c->models);
     free(c);
 }
 
@@ -681,20 +691,16 @@ static void contexts_init(Contexts *m)
     INIT_ALL(m->mag_cross, ScmcMixContext, scmc_mix_context_init);
 }
 
-/* Codes the three planes (see code_plane for e and d). With coef (the planes' wavelet
- * coefficients; e and d NULL) it is the encoder's choice pass instead: the values in src are
- * rewritten for the weight lambda. */
-static int code_all(ScmcCorrection *c, int32_t *src, ScmcRangeEncoder *e, ScmcRangeDecoder *d,
-                    const double *coef, double lambda)
+/* Codes parts first..last of the three planes, each part's Y, Co and Cg in turn, with the models m
+ * carried from part to part; e (when not NULL) holds one encoder per part, d decodes the one part
+ * parsed. With coef (the planes' wavelet coefficients; e and d NULL) it is the encoder's choice
+ * pass instead: the values in src are rewritten for the weight lambda. */
+static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEncoder *e, ScmcRangeDecoder *d,
+                      int first, int last, const double *coef, double lambda)
 {
-    Contexts *m = malloc(sizeof(*m));
     float *cost = coef ? malloc((COST_STEPS + 1) * sizeof(*cost)) : NULL;
-    if (!m || (coef && !cost)) {
-        free(m);
-        free(cost);
+    if (coef && !cost)
         return SCMC_ERR_NOMEM;
-    }
-    contexts_init(m);
     if (cost) {
         for (int k = 1; k <= COST_STEPS; k++)
             cost[k] = (float)-log2((double)k / COST_STEPS);
@@ -707,48 +713,130 @@ static int code_all(ScmcCorrection *c, int32_t *src, ScmcRangeEncoder *e, ScmcRa
     static const double rgb_weight[3] = { 3, 2, 3 };
     Journal journal = { 0 };
     int r = SCMC_OK;
-    for (int p = 0; p < 3 && !r; p++) {
-        PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, c->width, p, c->dq, bands,
-                        { 0 }, { 0 } };
-        scmc_wavelet_dims(c->width, v.dw);
-        scmc_wavelet_dims(c->height, v.dh);
-        const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p], rgb_weight[p], lambda, cost };
-        r = code_plane(&v, src ? src + p * n : NULL, nb, MAX_DEQUANT / c->step[p], m, e, d, coef ? &rdo : NULL,
-                       &journal);
-    }
+    for (int part = first; part <= last && !r; part++)
+        for (int p = 0; p < 3 && !r; p++) {
+            PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, c->width, p, c->dq, bands,
+                            { 0 }, { 0 } };
+            scmc_wavelet_dims(c->width, v.dw);
+            scmc_wavelet_dims(c->height, v.dh);
+            const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p], rgb_weight[p], lambda, cost };
+            r = code_plane(&v, src ? src + p * n : NULL, nb, part, MAX_DEQUANT / c->step[p], m, e ? &e[part] : NULL, d,
+                           coef ? &rdo : NULL, &journal);
+        }
     free(journal.entries);
-    free(m);
     free(cost);
     return r;
 }
 
-int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int height, ScmcCorrection **out)
+static Contexts *contexts_new(void)
 {
+    Contexts *m = malloc(sizeof(*m));
+    if (m)
+        contexts_init(m);
+    return m;
+}
+
+/* Zeroes the coefficients of one part's bands in every plane. */
+static void clear_part(ScmcCorrection *c, int part)
+{
+    Band bands[1 + 3 * SCMC_WAVELET_LEVELS];
+    const int nb = list_bands(c->width, c->height, bands);
+    for (int p = 0; p < 3; p++)
+        for (int bi = 0; bi < nb; bi++) {
+            const Band *bd = &bands[bi];
+            if (part_of_level(bd->level) != part)
+                continue;
+            for (int y = 0; y < bd->h; y++)
+                memset(&c->q[(size_t)p * c->width * c->height + (size_t)(bd->y0 + y) * c->width + bd->x0], 0,
+                       (size_t)bd->w * sizeof(int32_t));
+        }
+}
+
+int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *payload, size_t size, int width,
+                               int height)
+{
+    if (part < 0 || part >= SCMC_CORRECTION_PARTS || (part > 0 && (!*cp || !(*cp)->models || (*cp)->parts != part)))
+        return SCMC_ERR_CORRUPT;
     ScmcRangeDecoder d;
     scmc_rdec_init(&d, payload, size);
-    const int step = (int)scmc_rdec_bypass(&d, BITS_STEP), chroma = (int)scmc_rdec_bypass(&d, BITS_STEP);
-    const int sharpen = (int)scmc_rdec_bypass(&d, BITS_SHARPEN);
-    const int dq = (int)scmc_rdec_bypass(&d, 1);
-    if (step < 1 || chroma < 1)
-        return SCMC_ERR_CORRUPT;
-    ScmcCorrection *c = correction_new(width, height);
-    if (!c)
-        return SCMC_ERR_NOMEM;
-    c->step[0] = step;
-    c->step[1] = c->step[2] = chroma;
-    c->sharpen = sharpen;
-    c->dq = dq;
-    int r = code_all(c, NULL, NULL, &d, NULL, 0);
-    if (!r)
+    ScmcCorrection *c = *cp;
+    if (part == 0) {
+        const int step = (int)scmc_rdec_bypass(&d, BITS_STEP), chroma = (int)scmc_rdec_bypass(&d, BITS_STEP);
+        const int sharpen = (int)scmc_rdec_bypass(&d, BITS_SHARPEN);
+        const int dq = (int)scmc_rdec_bypass(&d, 1);
+        if (step < 1 || chroma < 1)
+            return SCMC_ERR_CORRUPT;
+        c = correction_new(width, height);
+        if (!c || !(c->models = contexts_new())) {
+            scmc_correction_free(c);
+            return SCMC_ERR_NOMEM;
+        }
+        c->step[0] = step;
+        c->step[1] = c->step[2] = chroma;
+        c->sharpen = sharpen;
+        c->dq = dq;
+    }
+    int r = code_parts(c, c->models, NULL, NULL, &d, part, part, NULL, 0);
+    if (!r && part == SCMC_CORRECTION_PARTS - 1)
         r = scmc_restore_read(&d, &c->restore);
     if (!r && scmc_rdec_overrun(&d))
         r = SCMC_ERR_CORRUPT;
     if (r) {
-        scmc_correction_free(c);
+        /* A damaged later part leaves the parts before it as they were, and no more follow. */
+        if (part == 0) {
+            scmc_correction_free(c);
+            return r;
+        }
+        clear_part(c, part);
+        memset(&c->restore, 0, sizeof(c->restore));
+        free(c->models);
+        c->models = NULL;
         return r;
+    }
+    c->parts = part + 1;
+    if (c->parts == SCMC_CORRECTION_PARTS) {
+        free(c->models);
+        c->models = NULL;
+    }
+    if (part == 0) {
+        scmc_correction_free(*cp);
+        *cp = c;
+    }
+    return SCMC_OK;
+}
+
+int scmc_correction_parse(const ScmcCorrectionPayload *payload, int parts, int width, int height,
+                          ScmcCorrection **out)
+{
+    if (parts < 1 || parts > SCMC_CORRECTION_PARTS)
+        return SCMC_ERR_INVALID_ARG;
+    ScmcCorrection *c = NULL;
+    for (int k = 0; k < parts; k++) {
+        const int r = scmc_correction_parse_part(&c, k, payload->data[k], payload->size[k], width, height);
+        if (r) {
+            scmc_correction_free(c);
+            return r;
+        }
     }
     *out = c;
     return SCMC_OK;
+}
+
+void scmc_correction_payload_free(ScmcCorrectionPayload *p)
+{
+    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
+        free(p->data[k]);
+        p->data[k] = NULL;
+        p->size[k] = 0;
+    }
+}
+
+size_t scmc_correction_payload_bytes(const ScmcCorrectionPayload *p)
+{
+    size_t n = 0;
+    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++)
+        n += p->size[k];
+    return n;
 }
 
 /* Plane p's reconstruction in half steps: twice its values, or under dependent quantization each
@@ -818,32 +906,36 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
     }
     free(plane);
     free(tmp);
-    r = scmc_restore_apply(&c->restore, out);
+    /* The filter comes with the last part: a correction cut short is shown unfiltered. */
+    r = c->parts == SCMC_CORRECTION_PARTS ? scmc_restore_apply(&c->restore, out) : SCMC_OK;
     if (r)
         scmc_image_free(out);
     return r;
 }
 
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
-                           uint8_t **payload, size_t *size)
+                           ScmcCorrectionPayload *out)
 {
-    return scmc_correction_encode_rd(img, base, step, chroma_step, SCMC_CORRECTION_RDO_LAMBDA, 0, payload, size);
+    return scmc_correction_encode_rd(img, base, step, chroma_step, SCMC_CORRECTION_RDO_LAMBDA, 0, out);
 }
 
 int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
-                              double lambda_scale, int dq, uint8_t **payload, size_t *size)
+                              double lambda_scale, int dq, ScmcCorrectionPayload *out)
 {
+    memset(out, 0, sizeof(*out));
     if (img->width != base->width || img->height != base->height || step < 1 || step > SCMC_CORRECTION_MAX_STEP ||
         chroma_step < 1 || chroma_step > SCMC_CORRECTION_MAX_STEP || !(lambda_scale >= 0))
         return SCMC_ERR_INVALID_ARG;
     const int w = img->width, h = img->height;
     const size_t n = (size_t)w * h;
     ScmcCorrection *c = correction_new(w, h);
+    Contexts *m = contexts_new();
     double *plane = malloc(n * 3 * sizeof(double)), *tmp = malloc((size_t)(w > h ? w : h) * sizeof(double));
     int32_t *src = malloc(n * 3 * sizeof(int32_t));
     int r = SCMC_ERR_NOMEM;
-    if (!c || !plane || !tmp || !src)
+    if (!c || !m || !plane || !tmp || !src)
         goto done;
+    c->parts = SCMC_CORRECTION_PARTS;
     c->step[0] = step;
     c->step[1] = c->step[2] = chroma_step;
     c->dq = dq != 0;
@@ -865,7 +957,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
         }
     }
     /* The choice pass: a quantizer's distortion per bit grows with its step squared, so lambda does. */
-    r = code_all(c, src, NULL, NULL, plane, lambda_scale * step * step);
+    r = code_parts(c, m, src, NULL, NULL, 0, SCMC_CORRECTION_PARTS - 1, plane, lambda_scale * step * step);
     memset(c->q, 0, n * 3 * sizeof(int32_t));
     if (r)
         goto done;
@@ -899,20 +991,27 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     if (r)
         goto done;
     memset(c->q, 0, n * 3 * sizeof(int32_t));
-    ScmcRangeEncoder e;
-    scmc_renc_init(&e);
-    scmc_renc_bypass(&e, (uint32_t)step, BITS_STEP);
-    scmc_renc_bypass(&e, (uint32_t)chroma_step, BITS_STEP);
-    scmc_renc_bypass(&e, (uint32_t)sharpen, BITS_SHARPEN);
-    scmc_renc_bypass(&e, (uint32_t)c->dq, 1);
-    r = code_all(c, src, &e, NULL, NULL, 0);
+    contexts_init(m);
+    ScmcRangeEncoder e[SCMC_CORRECTION_PARTS];
+    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++)
+        scmc_renc_init(&e[k]);
+    scmc_renc_bypass(&e[0], (uint32_t)step, BITS_STEP);
+    scmc_renc_bypass(&e[0], (uint32_t)chroma_step, BITS_STEP);
+    scmc_renc_bypass(&e[0], (uint32_t)sharpen, BITS_SHARPEN);
+    scmc_renc_bypass(&e[0], (uint32_t)c->dq, 1);
+    r = code_parts(c, m, src, e, NULL, 0, SCMC_CORRECTION_PARTS - 1, NULL, 0);
     if (!r)
-        scmc_restore_write(&e, &c->restore);
-    if (!r && (e.error || scmc_renc_finish(&e, payload, size)))
-        r = SCMC_ERR_NOMEM;
-    scmc_renc_free(&e);
+        scmc_restore_write(&e[SCMC_CORRECTION_PARTS - 1], &c->restore);
+    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
+        if (!r && (e[k].error || scmc_renc_finish(&e[k], &out->data[k], &out->size[k])))
+            r = SCMC_ERR_NOMEM;
+        scmc_renc_free(&e[k]);
+    }
+    if (r)
+        scmc_correction_payload_free(out);
 done:
     scmc_correction_free(c);
+    free(m);
     free(plane);
     free(tmp);
     free(src);

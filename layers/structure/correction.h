@@ -13,8 +13,26 @@
 /* Quantizer steps are in grey levels of the unit-gain transform, 1..SCMC_CORRECTION_MAX_STEP. */
 #define SCMC_CORRECTION_MAX_STEP 4095
 
+/* The correction travels in parts, each a sub-layer of its own, coarse to fine, so that a stream cut
+ * between them decodes to a coarser correction: part 0 the header, the low band and levels 5 to 3;
+ * part 1 level 2; part 2 level 1 and the restoration filter (bitstream-spec/structure.md). */
+#define SCMC_CORRECTION_PARTS 3
+
+typedef struct ScmcCorrectionPayload {
+    uint8_t *data[SCMC_CORRECTION_PARTS]; /* each freed by scmc_correction_payload_free() */
+    size_t size[SCMC_CORRECTION_PARTS];
+} ScmcCorrectionPayload;
+
+void scmc_correction_payload_free(ScmcCorrectionPayload *p);
+/* The sum of the parts' sizes. */
+size_t scmc_correction_payload_bytes(const ScmcCorrectionPayload *p);
+
+struct Contexts;
+
 typedef struct ScmcCorrection {
     int width, height;
+    int parts;     /* parts parsed so far (the encoder's: all) */
+    struct Contexts *models; /* the parser's adaptive models between parts; NULL once complete */
     int step[3];   /* Y, Co, Cg */
     int sharpen;   /* edge sharpening strength for display, 0..SCMC_SHARPEN_MAX (sharpen.h) */
     int dq;        /* 1: dependent quantization (two interleaved quantizers, correction.c) */
@@ -33,16 +51,22 @@ typedef struct ScmcCorrection {
 #define SCMC_CORRECTION_RDO_LAMBDA_DQ 0.17
 
 /* Codes img - base (same size) at the given luma and chroma steps, and the sharpening strength that
- * suits the result, into *payload (free()). */
+ * suits the result, into out's parts. */
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
-                           uint8_t **payload, size_t *size);
+                           ScmcCorrectionPayload *out);
 /* The same with lambda = lambda_scale * step^2 (0: the nearest values, distortion alone), and with
  * dependent quantization when dq is 1. */
 int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
-                              double lambda_scale, int dq, uint8_t **payload, size_t *size);
-/* SCMC_ERR_CORRUPT when the payload is invalid. */
-int scmc_correction_parse(const uint8_t *payload, size_t size, int width, int height, ScmcCorrection **out);
-/* out = base + the correction, restoration-filtered (out is allocated): base1, what the signal
+                              double lambda_scale, int dq, ScmcCorrectionPayload *out);
+/* Parses part `part` of a correction into *c: part 0 replaces *c with a new correction (freeing
+ * the old one), later parts extend it and must come in order. A damaged later part leaves *c with
+ * the parts before it and refuses any more. SCMC_ERR_CORRUPT when the payload is invalid. */
+int scmc_correction_parse_part(ScmcCorrection **c, int part, const uint8_t *payload, size_t size, int width,
+                               int height);
+/* The first `parts` parts of payload (1..SCMC_CORRECTION_PARTS) at once. */
+int scmc_correction_parse(const ScmcCorrectionPayload *payload, int parts, int width, int height,
+                          ScmcCorrection **out);
+/* out = base + the correction, restoration-filtered once complete (out is allocated): base1, what the signal
  * layer refines; the sharpening is for display only (structure_layer.c). Integer-only: identical
  * on every machine. */
 int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcImage *out);

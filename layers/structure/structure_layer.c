@@ -1,6 +1,7 @@
 /* The structure layer as the library sees it (src/lib/layer.h): sub-layer 0 is the sketch with
- * its samples, sub-layer 1 the wavelet correction of the image sub-layer 0 rebuilds, with the
- * strength of the edge sharpening applied when the structure level is shown. */
+ * its samples, sub-layers 1-3 the parts of the wavelet correction of the image sub-layer 0
+ * rebuilds (coarse levels, level 2, level 1 with the restoration filter), with the strength of the
+ * edge sharpening applied when the whole structure level is shown. */
 #include <stdlib.h>
 
 #include "correction.h"
@@ -32,12 +33,18 @@ static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoder
         return r;
     r = scmc_structure_rebuild(st, base, &sketch_level);
     scmc_structure_free(st);
+    ScmcCorrectionPayload parts;
     if (!r)
-        r = scmc_correction_encode_rd(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, p.wavelet_lambda, p.wavelet_dq,
-                                      &out->data[1], &out->size[1]);
+        r = scmc_correction_encode_rd(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, p.wavelet_lambda,
+                                      p.wavelet_dq, &parts);
     scmc_image_free(&sketch_level);
-    if (!r)
-        out->count = 2;
+    if (!r) {
+        for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
+            out->data[1 + k] = parts.data[k];
+            out->size[1 + k] = parts.size[k];
+        }
+        out->count = 1 + SCMC_CORRECTION_PARTS;
+    }
     return r;
 }
 
@@ -65,15 +72,9 @@ static int dec_sublayer(void *state, int index, const uint8_t *data, size_t size
         st->parsed = parsed;
         return SCMC_OK;
     }
-    if (index != 1 || !st->parsed)
+    if (index < 1 || index > SCMC_CORRECTION_PARTS || !st->parsed)
         return SCMC_ERR_CORRUPT;
-    ScmcCorrection *c;
-    const int r = scmc_correction_parse(data, size, st->width, st->height, &c);
-    if (r)
-        return r;
-    scmc_correction_free(st->correction);
-    st->correction = c;
-    return SCMC_OK;
+    return scmc_correction_parse_part(&st->correction, index - 1, data, size, st->width, st->height);
 }
 
 static int render(void *state, const ScmcImage *base, ScmcImage *out)
@@ -97,7 +98,8 @@ static int render(void *state, const ScmcImage *base, ScmcImage *out)
 static int present(void *state, ScmcImage *img)
 {
     const StructureState *st = state;
-    return st->correction ? scmc_sharpen_apply(img, st->correction->sharpen) : SCMC_OK;
+    const ScmcCorrection *c = st->correction;
+    return c && c->parts == SCMC_CORRECTION_PARTS ? scmc_sharpen_apply(img, c->sharpen) : SCMC_OK;
 }
 
 static void dec_close(void *state)

@@ -211,23 +211,23 @@ static void code(const ScmcImage *img, const ScmcImage *base0, const ScmcStructu
 static void code_correction(const ScmcImage *img, const ScmcImage *sketch_level, int step, int chroma_step,
                             ScmcImage *base1, size_t *bytes)
 {
-    uint8_t *pay, *pay2;
-    size_t size, size2;
-    ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay, &size), SCMC_OK);
-    ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay2, &size2), SCMC_OK);
-    expect_same_payload(pay, size, pay2, size2);
+    ScmcCorrectionPayload pay, pay2;
+    ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay2), SCMC_OK);
+    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++)
+        expect_same_payload(pay.data[k], pay.size[k], pay2.data[k], pay2.size[k]);
     ScmcCorrection *c;
-    ck_assert_int_eq(scmc_correction_parse(pay, size, img->width, img->height, &c), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_parse(&pay, SCMC_CORRECTION_PARTS, img->width, img->height, &c), SCMC_OK);
     ck_assert_int_eq(scmc_correction_apply(c, sketch_level, base1), SCMC_OK);
     ScmcImage again;
     ck_assert_int_eq(scmc_correction_apply(c, sketch_level, &again), SCMC_OK);
     expect_same_image(&again, base1);
     scmc_image_free(&again);
     scmc_correction_free(c);
-    free(pay);
-    free(pay2);
     if (bytes)
-        *bytes = size;
+        *bytes = scmc_correction_payload_bytes(&pay);
+    scmc_correction_payload_free(&pay);
+    scmc_correction_payload_free(&pay2);
 }
 
 START_TEST(rebuild_improves_on_base0)
@@ -708,29 +708,29 @@ START_TEST(correction_values_trade_rate_for_distortion)
     const double lambda = SCMC_CORRECTION_RDO_LAMBDA * step * step;
     double cost[2], err[2], bits[2];
     for (int k = 0; k < 2; k++) {
-        uint8_t *pay;
-        size_t size;
+        ScmcCorrectionPayload pay;
         ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, step, chroma_step, k ? SCMC_CORRECTION_RDO_LAMBDA : 0, 0,
-                                                   &pay, &size),
+                                                   &pay),
                          SCMC_OK);
+        const size_t size = scmc_correction_payload_bytes(&pay);
         ScmcCorrection *c;
         ScmcImage out;
-        ck_assert_int_eq(scmc_correction_parse(pay, size, img.width, img.height, &c), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_parse(&pay, SCMC_CORRECTION_PARTS, img.width, img.height, &c), SCMC_OK);
         ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
         err[k] = scmc_mse(&img, &out) * img.width * img.height * 3; /* squared RGB error: lambda's unit */
         bits[k] = 8.0 * size;
         cost[k] = err[k] + lambda * bits[k];
         scmc_image_free(&out);
         scmc_correction_free(c);
-        free(pay);
+        scmc_correction_payload_free(&pay);
     }
     ck_assert_double_lt(bits[1], 0.9 * bits[0]);
     ck_assert_double_gt(err[1], err[0]);
     ck_assert_double_lt(cost[1], 0.95 * cost[0]);
-    uint8_t *pay = NULL;
-    size_t size;
-    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, step, chroma_step, -1, 0, &pay, &size), SCMC_ERR_INVALID_ARG);
-    ck_assert_ptr_null(pay);
+    ScmcCorrectionPayload pay;
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, step, chroma_step, -1, 0, &pay), SCMC_ERR_INVALID_ARG);
+    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++)
+        ck_assert_ptr_null(pay.data[k]);
     scmc_image_free(&img);
     scmc_image_free(&base);
 }
@@ -835,20 +835,20 @@ START_TEST(dependent_quantization_costs_less_than_one_quantizer)
     static const int steps[2] = { 4, 5 };
     double cost[2];
     for (int k = 0; k < 2; k++) {
-        uint8_t *pay;
-        size_t size;
+        ScmcCorrectionPayload pay;
         ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, steps[k], steps[k] + 1,
-                                                   lambda / (steps[k] * steps[k]), k, &pay, &size),
+                                                   lambda / (steps[k] * steps[k]), k, &pay),
                          SCMC_OK);
+        const size_t size = scmc_correction_payload_bytes(&pay);
         ScmcCorrection *c;
         ScmcImage out;
-        ck_assert_int_eq(scmc_correction_parse(pay, size, img.width, img.height, &c), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_parse(&pay, SCMC_CORRECTION_PARTS, img.width, img.height, &c), SCMC_OK);
         ck_assert_int_eq(c->dq, k);
         ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
         cost[k] = scmc_mse(&img, &out) * img.width * img.height * 3 + lambda * 8.0 * size;
         scmc_image_free(&out);
         scmc_correction_free(c);
-        free(pay);
+        scmc_correction_payload_free(&pay);
     }
     ck_assert_msg(cost[1] < 0.97 * cost[0], "one quantizer %.0f, dependent %.0f", cost[0], cost[1]);
     scmc_image_free(&img);
@@ -911,37 +911,108 @@ START_TEST(damaged_corrections_are_refused)
     ScmcImage img, base;
     scene(&img, 96, 64);
     grey(&base, 96, 64);
-    uint8_t *pay;
-    size_t size;
-    ck_assert_int_eq(scmc_correction_encode(&img, &base, 20, 24, &pay, &size), SCMC_OK);
-    ck_assert_uint_gt(size, 40);
-    ScmcCorrection *c;
-    /* a step of 0 in the header, and payloads too short to hold the header, are invalid */
+    ScmcCorrectionPayload pay;
+    ck_assert_int_eq(scmc_correction_encode(&img, &base, 20, 24, &pay), SCMC_OK);
+    ck_assert_uint_gt(pay.size[0], 20);
+    ScmcCorrection *c = NULL;
+    /* a step of 0 in the header, payloads too short to hold the header, and parts out of order
+     * are invalid */
     const uint8_t zero_step[4] = { 0, 0, 0, 0 };
-    ck_assert_int_eq(scmc_correction_parse(zero_step, sizeof(zero_step), 96, 64, &c), SCMC_ERR_CORRUPT);
+    ck_assert_int_eq(scmc_correction_parse_part(&c, 0, zero_step, sizeof(zero_step), 96, 64), SCMC_ERR_CORRUPT);
     for (size_t cut = 0; cut < 2; cut++)
-        ck_assert_int_eq(scmc_correction_parse(pay, cut, 96, 64, &c), SCMC_ERR_CORRUPT);
-    /* cuts and flipped bits: refused, or parsed into something that applies */
+        ck_assert_int_eq(scmc_correction_parse_part(&c, 0, pay.data[0], cut, 96, 64), SCMC_ERR_CORRUPT);
+    ck_assert_ptr_null(c);
+    ck_assert_int_eq(scmc_correction_parse_part(&c, 1, pay.data[1], pay.size[1], 96, 64), SCMC_ERR_CORRUPT);
+    ck_assert_int_eq(scmc_correction_parse_part(&c, 0, pay.data[0], pay.size[0], 96, 64), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_parse_part(&c, 2, pay.data[2], pay.size[2], 96, 64), SCMC_ERR_CORRUPT);
+    scmc_correction_free(c);
+    /* The pictures of the first 1, 2 and 3 intact parts. */
+    ScmcImage good[SCMC_CORRECTION_PARTS];
+    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
+        ck_assert_int_eq(scmc_correction_parse(&pay, k + 1, 96, 64, &c), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_apply(c, &base, &good[k]), SCMC_OK);
+        scmc_correction_free(c);
+    }
+    /* cuts and flipped bits in one part: the parts before it decode as they were; the damaged one
+     * (or a later one) is refused, and then no later part is taken and the picture is that of the
+     * parts before it; or all parse into something that applies */
     uint64_t rng = 3;
     for (int it = 0; it < 300; it++) {
+        const int part = (int)test_rand_below(&rng, SCMC_CORRECTION_PARTS);
+        const size_t size = pay.size[part];
         uint8_t *bad = malloc(size);
-        memcpy(bad, pay, size);
+        memcpy(bad, pay.data[part], size);
         size_t len = size;
         if (it % 3 == 0)
             len = test_rand_below(&rng, (uint32_t)size);
         else
             bad[test_rand_below(&rng, (uint32_t)size)] ^= (uint8_t)(1u << test_rand_below(&rng, 8));
-        const int r = scmc_correction_parse(bad, len, 96, 64, &c);
+        c = NULL;
+        int r = SCMC_OK, k = 0;
+        for (; k < SCMC_CORRECTION_PARTS && !r; k++)
+            r = scmc_correction_parse_part(&c, k, k == part ? bad : pay.data[k], k == part ? len : pay.size[k], 96, 64);
         ck_assert(r == SCMC_OK || r == SCMC_ERR_CORRUPT);
-        if (r == SCMC_OK) {
+        if (r) {
+            const int failed = k - 1; /* the damaged part, or one after it read with models it misled */
+            ck_assert_int_ge(failed, part);
+            if (failed == 0) {
+                ck_assert_ptr_null(c);
+            } else {
+                ck_assert_int_eq(c->parts, failed);
+                ck_assert_int_eq(scmc_correction_parse_part(&c, failed, pay.data[failed], pay.size[failed], 96, 64),
+                                 SCMC_ERR_CORRUPT);
+                ScmcImage out;
+                ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
+                if (failed == part)
+                    expect_same_image(&out, &good[part - 1]);
+                scmc_image_free(&out);
+            }
+        } else {
             ScmcImage out;
             ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
             scmc_image_free(&out);
-            scmc_correction_free(c);
         }
+        scmc_correction_free(c);
         free(bad);
     }
-    free(pay);
+    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++)
+        scmc_image_free(&good[k]);
+    scmc_correction_payload_free(&pay);
+    scmc_image_free(&img);
+    scmc_image_free(&base);
+}
+END_TEST
+
+START_TEST(correction_parts_refine_coarse_to_fine)
+{
+    /* A textured scene at a fine step: each part of the correction brings the picture closer, the
+     * first (coarse levels) already far closer than the base; each part carries bytes. */
+    ScmcImage img, base;
+    scene(&img, 192, 128);
+    uint32_t seed = 99;
+    for (size_t i = 0; i < (size_t)192 * 128 * 3; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        const int v = img.rgb[i] + (int)(seed >> 29) - 4;
+        img.rgb[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    grey(&base, 192, 128);
+    ScmcCorrectionPayload pay;
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, 6, 6, SCMC_CORRECTION_RDO_LAMBDA_DQ, 1, &pay), SCMC_OK);
+    double psnr[SCMC_CORRECTION_PARTS + 1];
+    psnr[0] = scmc_psnr(&img, &base);
+    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
+        ck_assert_uint_gt(pay.size[k], 16);
+        ScmcCorrection *c;
+        ScmcImage out;
+        ck_assert_int_eq(scmc_correction_parse(&pay, k + 1, 192, 128, &c), SCMC_OK);
+        ck_assert_int_eq(c->parts, k + 1);
+        ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
+        psnr[k + 1] = scmc_psnr(&img, &out);
+        ck_assert_msg(psnr[k + 1] > psnr[k] + 0.5, "part %d: %.2f -> %.2f dB", k, psnr[k], psnr[k + 1]);
+        scmc_image_free(&out);
+        scmc_correction_free(c);
+    }
+    scmc_correction_payload_free(&pay);
     scmc_image_free(&img);
     scmc_image_free(&base);
 }
@@ -1204,11 +1275,10 @@ START_TEST(correction_payload_carries_the_filter)
     const int w = 96, h = 64;
     ScmcImage img, soft, out;
     textured_and_soft(&img, &soft, w, h);
-    uint8_t *pay;
-    size_t size;
-    ck_assert_int_eq(scmc_correction_encode_rd(&img, &soft, 4095, 4095, 1e-5, 0, &pay, &size), SCMC_OK);
+    ScmcCorrectionPayload pay;
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &soft, 4095, 4095, 1e-5, 0, &pay), SCMC_OK);
     ScmcCorrection *c;
-    ck_assert_int_eq(scmc_correction_parse(pay, size, w, h, &c), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_parse(&pay, SCMC_CORRECTION_PARTS, w, h, &c), SCMC_OK);
     for (size_t i = 0; i < (size_t)w * h * 3; i++)
         ck_assert_int_eq(c->q[i], 0);
     ck_assert_int_gt(c->restore.passes, 0);
@@ -1217,7 +1287,7 @@ START_TEST(correction_payload_carries_the_filter)
     ck_assert_msg(after < 0.6 * before, "MSE %.2f -> %.2f", before, after);
     scmc_image_free(&out);
     scmc_correction_free(c);
-    free(pay);
+    scmc_correction_payload_free(&pay);
     scmc_image_free(&img);
     scmc_image_free(&soft);
 }
@@ -1250,6 +1320,7 @@ static Suite *suite(void)
     tcase_add_test(tc, correction_chroma_reads_the_luma);
     tcase_add_test(tc, correction_large_values_round_trip);
     tcase_add_test(tc, damaged_corrections_are_refused);
+    tcase_add_test(tc, correction_parts_refine_coarse_to_fine);
     tcase_add_test(tc, sharpening_steepens_a_ramp);
     tcase_add_test(tc, sharpening_choice_costs_no_psnr);
     tcase_add_test(tc, restore_classes_follow_activity_and_direction);
