@@ -85,7 +85,11 @@ typedef struct ScmcEncoderSettings {
     int structure_detail; /* 0 (default): chosen by the encoder (level 3 without a signal layer;
                            * with one, a wavelet correction that follows `quality`); 1..5: a fixed
                            * level of sketch resolution and density and wavelet step */
-    uint8_t reserved[60];
+    int keep_layers;     /* 0 (default): a signal layer over a structure layer of detail 0 (auto)
+                          * is left out of the stream when the squared error it removes is worth
+                          * less than its bytes at the rate-distortion weight of the structure
+                          * layer's correction; 1: every layer in `layers` is written */
+    uint8_t reserved[56];
 } ScmcEncoderSettings;
 
 typedef struct ScmcDecoderSettings {

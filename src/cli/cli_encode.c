@@ -68,7 +68,7 @@ int cli_encode(int argc, char **argv)
         { "layers", required_argument, 0, 'L' }, { "caption", required_argument, 0, 'C' },
         { "semantic-detail", required_argument, 0, 'D' }, { "threads", required_argument, 0, 'T' },
         { "structure-detail", required_argument, 0, 'S' },
-        { "backend", required_argument, 0, 'K' },
+        { "backend", required_argument, 0, 'K' }, { "keep-layers", no_argument, 0, 'P' },
         { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 },
     };
     ScmcEncoderSettings s;
@@ -87,6 +87,7 @@ int cli_encode(int argc, char **argv)
         case 'S': if (parse_structure_detail(optarg, &s.structure_detail)) return EXIT_USAGE; break;
         case 'T': if (cli_parse_int("--threads", optarg, 1, 256, &v)) return EXIT_USAGE; s.threads = (int)v; break;
         case 'K': if ((s.backend = cli_parse_backend(optarg)) < 0) return EXIT_USAGE; break;
+        case 'P': s.keep_layers = 1; break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         default: return cli_usage_error("encode");
@@ -161,6 +162,12 @@ int cli_encode(int argc, char **argv)
                 fprintf(stderr, ", %s %zu B", scmc_layer_name(info.layers[l].type), b);
             }
             fprintf(stderr, ")\n");
+            int has_signal = 0;
+            for (int l = 0; l < info.num_layers; l++)
+                has_signal |= info.layers[l].type == SCMC_LAYER_SIGNAL;
+            if ((s.layers & SCMC_LAYERS_SIGNAL) && !has_signal)
+                fprintf(stderr, "%s: the signal layer was left out: it refines the structure level by less than its "
+                                "bytes are worth at this quality (--keep-layers writes it)\n", out_path);
             if (verbose && info.text)
                 fprintf(stderr, "%s\n", info.text);
             scmc_stream_info_free(&info);

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container/container.h"
 #include "layer.h"
 #include "layers/semantic/semantic.h"
+#include "metrics/metrics.h"
 #include "layers/structure/structure.h"
 
 struct ScmcEncoder {
@@ -29,7 +31,7 @@ int scmc_encoder_open(ScmcEncoder **out, const ScmcEncoderSettings *s)
 {
     *out = NULL;
     if (!s || s->quality < 1 || s->quality > 8 || s->threads < 1 || s->threads > 256 ||
-        s->semantic_cols < 2 || s->semantic_cols > 16 || s->semantic_rows < 2 || s->semantic_rows > 12 ||
+        s->keep_layers < 0 || s->keep_layers > 1 || s->semantic_cols < 2 || s->semantic_cols > 16 || s->semantic_rows < 2 || s->semantic_rows > 12 ||
         (s->structure_detail != SCMC_STRUCTURE_DETAIL_AUTO &&
          (s->structure_detail < SCMC_STRUCTURE_DETAIL_MIN || s->structure_detail > SCMC_STRUCTURE_DETAIL_MAX)))
         return SCMC_ERR_INVALID_ARG;
@@ -56,6 +58,24 @@ void scmc_encoder_close(ScmcEncoder **enc)
         free(*enc);
         *enc = NULL;
     }
+}
+
+/* Whether a signal layer coded over the structure level base1 (its payloads p, its reconstruction
+ * out) is worth its bytes: the squared RGB error it removes against its bytes (payloads and their
+ * container entries) at the weight the structure layer's correction traded error for bits at, the
+ * slope of the structure level's own rate-distortion curve there. An encoder decision only. */
+static int signal_pays(const ScmcEncoderSettings *s, const ScmcImage *img, const ScmcImage *base1,
+                       const ScmcImage *out, const ScmcPayloads *p)
+{
+    ScmcStructureParams sp;
+    scmc_structure_params_for(SCMC_STRUCTURE_DETAIL_AUTO, s->quality, 1, &sp);
+    const double lambda = sp.wavelet_lambda * sp.wavelet_step * sp.wavelet_step; /* per bit */
+    double bytes = 6; /* the layer's entry: type, model id, sub-layer count */
+    for (int i = 0; i < p->count; i++)
+        bytes += (double)(p->size[i] + scmc_container_sublayer_entry_bytes(p->size[i]));
+    const double samples = (double)img->width * img->height * 3;
+    const double gain = (scmc_mse(img, base1) - scmc_mse(img, out)) * samples;
+    return gain > lambda * 8.0 * bytes;
 }
 
 /* Runs the layer's decoder over its fresh payloads: *base becomes the decoder's reconstruction. */
@@ -116,7 +136,24 @@ int scmc_encode(ScmcEncoder *enc, const uint8_t *rgb, int width, int height, siz
         r = ops->encode(&img, &base, &enc->s, &enc->run, p);
         if (r)
             break;
-        r = closed_loop(ops, p, &enc->run, &base);
+        /* Under a structure level of its own choosing (auto) the correction's step follows the
+         * quality, and its weight is the stream's; a fixed level is coarser than the quality asks
+         * for and leaves the rest to the signal layer. */
+        const int judged = type == SCMC_LAYER_SIGNAL && (enc->s.layers & SCMC_LAYERS_STRUCTURE) &&
+                           enc->s.structure_detail == SCMC_STRUCTURE_DETAIL_AUTO && !enc->s.keep_layers;
+        ScmcImage before = { 0 };
+        if (judged)
+            r = scmc_image_copy(&before, &base);
+        if (!r)
+            r = closed_loop(ops, p, &enc->run, &base);
+        if (judged && !r && !signal_pays(&enc->s, &img, &before, &base, p)) {
+            scmc_payloads_free(p); /* the stream ends with the structure layer */
+            scmc_image_free(&before);
+            continue;
+        }
+        scmc_image_free(&before);
+        if (r)
+            break;
         ScmcLayerEntry *e = &c->layers[c->num_layers++];
         e->type = (uint32_t)type;
         e->model_id = ops->model_id();

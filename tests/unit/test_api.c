@@ -58,6 +58,10 @@ START_TEST(settings_validation)
     s.structure_detail = -1;
     ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
     scmc_encoder_default_settings(&s);
+    ck_assert_int_eq(s.keep_layers, 0);
+    s.keep_layers = 2;
+    ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
+    scmc_encoder_default_settings(&s);
     s.layers = 0;
     ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_UNSUPPORTED);
     scmc_encoder_default_settings(&s);
@@ -305,6 +309,7 @@ START_TEST(display_filter_is_for_display)
             continue;
         s.layers = SCMC_LAYERS_SEMANTIC | SCMC_LAYERS_STRUCTURE | (with_signal ? SCMC_LAYERS_SIGNAL : 0);
         s.quality = 1;
+        s.keep_layers = 1;
         ScmcEncoder *e;
         ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_OK);
         uint8_t *buf;
@@ -329,6 +334,68 @@ START_TEST(display_filter_is_for_display)
 }
 END_TEST
 
+/* Encodes rgb (w x h) with the default layers at `quality` and `detail`, keeping every layer or
+ * not; returns the stream and its number of layers, and the decoded picture's squared error. */
+static uint8_t *encode_layers(const uint8_t *rgb, int w, int h, int quality, int detail, int keep, size_t *size,
+                              int *layers, double *err)
+{
+    ScmcEncoderSettings s;
+    scmc_encoder_default_settings(&s);
+    s.quality = quality;
+    s.structure_detail = detail;
+    s.keep_layers = keep;
+    ScmcEncoder *e;
+    ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_OK);
+    uint8_t *buf;
+    ck_assert_int_eq(scmc_encode(e, rgb, w, h, (size_t)w * 3, &buf, size), SCMC_OK);
+    scmc_encoder_close(&e);
+    ScmcStreamInfo info;
+    ck_assert_int_eq(scmc_stream_info(buf, *size, &info), SCMC_OK);
+    *layers = info.num_layers;
+    scmc_stream_info_free(&info);
+    ScmcDecodeResult res;
+    decode_with(buf, *size, 0, &res);
+    ck_assert_int_eq(res.stop, SCMC_STOP_COMPLETE);
+    *err = sse(rgb, res.rgb, (size_t)w * h * 3);
+    scmc_free(res.rgb);
+    return buf;
+}
+
+/* Over a structure level that already holds the picture (flat squares at quality 4) the signal
+ * layer cannot buy its bytes back: the encoder leaves it out unless asked to keep every layer,
+ * and the picture barely differs. Over a fixed structure level the signal layer stays, since it
+ * then carries what the quality asks beyond that level. */
+START_TEST(signal_layer_only_where_it_pays)
+{
+    ScmcEncoderSettings d;
+    scmc_encoder_default_settings(&d);
+    if (!(d.layers & SCMC_LAYERS_SIGNAL))
+        return;
+    const int w = 96, h = 72;
+    uint8_t *flat = make_squares(w, h);
+    size_t size[2];
+    int layers[2];
+    double err[2];
+    for (int keep = 0; keep < 2; keep++)
+        free(encode_layers(flat, w, h, 4, 0 /* auto */, keep, &size[keep], &layers[keep], &err[keep]));
+    ck_assert_int_eq(layers[0], 2);
+    ck_assert_int_eq(layers[1], 3);
+    ck_assert_uint_lt(size[0], size[1]);
+    ck_assert_double_le(err[0], 1.1 * err[1] + 1.0);
+    uint8_t *busy = make_rgb(w, h);
+    uint32_t seed = 7;
+    for (size_t i = 0; i < (size_t)w * h * 3; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        const int v = busy[i] + (int)(seed >> 27) - 16;
+        busy[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    free(encode_layers(busy, w, h, 8, 1, 0, &size[0], &layers[0], &err[0]));
+    ck_assert_int_eq(layers[0], 3);
+    free(flat);
+    free(busy);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
@@ -340,6 +407,7 @@ static Suite *api_suite(void)
     tcase_add_test(tc, damage_and_models);
     tcase_add_test(tc, truncate_api);
     tcase_add_test(tc, display_filter_is_for_display);
+    tcase_add_test(tc, signal_layer_only_where_it_pays);
     suite_add_tcase(s, tc);
     return s;
 }
