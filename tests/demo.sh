@@ -27,6 +27,9 @@ echo "== encode $img"
 $SCMC encode "$img" -o "$out/sample.scmc" --caption "SCMC demo"
 echo "== layers"
 $SCMC info "$out/sample.scmc"
+echo "== the same with every layer kept (--keep-layers: the encoder otherwise leaves out a signal layer that does not pay)"
+$SCMC encode "$img" -o "$out/sample-all-layers.scmc" --caption "SCMC demo" --keep-layers
+$SCMC info "$out/sample-all-layers.scmc" | grep -v "^[a-z]*:$" | sed -n 1,4p
 echo "== progressive decode: one PNG per refinement"
 $SCMC decode "$out/sample.scmc" --progressive "$out/step" -o "$out/final.png"
 $SCMC compare "$img" "$out/final.png"
