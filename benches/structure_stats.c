@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 {
     ScmcStructureParams p;
     scmc_structure_params(SCMC_STRUCTURE_DETAIL_ALONE, &p);
-    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0, -1, -1, -1.0, -1 };
+    ScmcStructureParams over = { -1, -1, -1, -1, -1, -1.0, -1, -1, -1.0, -1, -1, -1.0, -1, -1 };
     const char *sketch_dir = NULL, *base1_dir = NULL;
     double rdo = SCMC_CORRECTION_RDO_LAMBDA; /* --rdo: the correction's lambda / step^2 */
     int n = 0;
@@ -186,8 +186,8 @@ int main(int argc, char **argv)
             scmc_structure_encode(&img, &base0, &q, &str, &str_size) ||
             scmc_structure_parse(str, str_size, img.width, img.height, &st) ||
             scmc_structure_rebuild(st, &base0, &sketch_level) ||
-            scmc_correction_encode_rd(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, rdo, q.wavelet_dq, &wav) ||
-            scmc_correction_parse(&wav, SCMC_CORRECTION_PARTS, img.width, img.height, &corr) ||
+            scmc_correction_encode_rd(&img, &sketch_level, q.wavelet_step, q.wavelet_chroma_step, rdo, q.wavelet_dq, q.wavelet_split, &wav) ||
+            scmc_correction_parse(&wav, wav.count, img.width, img.height, &corr) ||
             scmc_correction_apply(corr, &sketch_level, &base1) || scmc_sharpen_apply(&base1, corr->sharpen)) {
             fprintf(stderr, "structure_stats: coding %s failed\n", a);
             return 1;

@@ -148,6 +148,7 @@ typedef struct PlaneView {
     const int32_t *co;    /* the coded Co plane (the Cg plane), else NULL */
     int w, plane;         /* width, and 0, 1, 2 for Y, Co, Cg */
     int dq;               /* dependent quantization (dq_next) */
+    int split;            /* the bands in parts by level (part_of_level), else all in part 0 */
     const Band *bands;
     int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
 } PlaneView;
@@ -562,7 +563,7 @@ static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int ma
     const int w = v->w;
     for (int bi = 0; bi < nb; bi++) {
         const Band *bd = &v->bands[bi];
-        if (part_of_level(bd->level) != part)
+        if ((v->split ? part_of_level(bd->level) : 0) != part)
             continue;
         const int nbx = (bd->w + BLOCK - 1) / BLOCK, nby = (bd->h + BLOCK - 1) / BLOCK;
         uint8_t *flags = calloc((size_t)nbx * nby, 1);
@@ -715,8 +716,8 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
     int r = SCMC_OK;
     for (int part = first; part <= last && !r; part++)
         for (int p = 0; p < 3 && !r; p++) {
-            PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, c->width, p, c->dq, bands,
-                            { 0 }, { 0 } };
+            PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, c->width, p, c->dq, c->split,
+                            bands, { 0 }, { 0 } };
             scmc_wavelet_dims(c->width, v.dw);
             scmc_wavelet_dims(c->height, v.dh);
             const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p], rgb_weight[p], lambda, cost };
@@ -744,7 +745,7 @@ static void clear_part(ScmcCorrection *c, int part)
     for (int p = 0; p < 3; p++)
         for (int bi = 0; bi < nb; bi++) {
             const Band *bd = &bands[bi];
-            if (part_of_level(bd->level) != part)
+            if ((c->split ? part_of_level(bd->level) : 0) != part)
                 continue;
             for (int y = 0; y < bd->h; y++)
                 memset(&c->q[(size_t)p * c->width * c->height + (size_t)(bd->y0 + y) * c->width + bd->x0], 0,
@@ -755,7 +756,8 @@ static void clear_part(ScmcCorrection *c, int part)
 int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *payload, size_t size, int width,
                                int height)
 {
-    if (part < 0 || part >= SCMC_CORRECTION_PARTS || (part > 0 && (!*cp || !(*cp)->models || (*cp)->parts != part)))
+    if (part < 0 || part >= SCMC_CORRECTION_PARTS ||
+        (part > 0 && (!*cp || !(*cp)->models || (*cp)->parts != part || part >= scmc_correction_total_parts(*cp))))
         return SCMC_ERR_CORRUPT;
     ScmcRangeDecoder d;
     scmc_rdec_init(&d, payload, size);
@@ -763,7 +765,7 @@ int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *pay
     if (part == 0) {
         const int step = (int)scmc_rdec_bypass(&d, BITS_STEP), chroma = (int)scmc_rdec_bypass(&d, BITS_STEP);
         const int sharpen = (int)scmc_rdec_bypass(&d, BITS_SHARPEN);
-        const int dq = (int)scmc_rdec_bypass(&d, 1);
+        const int dq = (int)scmc_rdec_bypass(&d, 1), split = (int)scmc_rdec_bypass(&d, 1);
         if (step < 1 || chroma < 1)
             return SCMC_ERR_CORRUPT;
         c = correction_new(width, height);
@@ -775,9 +777,10 @@ int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *pay
         c->step[1] = c->step[2] = chroma;
         c->sharpen = sharpen;
         c->dq = dq;
+        c->split = split;
     }
     int r = code_parts(c, c->models, NULL, NULL, &d, part, part, NULL, 0);
-    if (!r && part == SCMC_CORRECTION_PARTS - 1)
+    if (!r && part == scmc_correction_total_parts(c) - 1)
         r = scmc_restore_read(&d, &c->restore);
     if (!r && scmc_rdec_overrun(&d))
         r = SCMC_ERR_CORRUPT;
@@ -794,7 +797,7 @@ int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *pay
         return r;
     }
     c->parts = part + 1;
-    if (c->parts == SCMC_CORRECTION_PARTS) {
+    if (scmc_correction_complete(c)) {
         free(c->models);
         c->models = NULL;
     }
@@ -808,7 +811,7 @@ int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *pay
 int scmc_correction_parse(const ScmcCorrectionPayload *payload, int parts, int width, int height,
                           ScmcCorrection **out)
 {
-    if (parts < 1 || parts > SCMC_CORRECTION_PARTS)
+    if (parts < 1 || parts > payload->count)
         return SCMC_ERR_INVALID_ARG;
     ScmcCorrection *c = NULL;
     for (int k = 0; k < parts; k++) {
@@ -822,8 +825,19 @@ int scmc_correction_parse(const ScmcCorrectionPayload *payload, int parts, int w
     return SCMC_OK;
 }
 
+int scmc_correction_total_parts(const ScmcCorrection *c)
+{
+    return c->split ? SCMC_CORRECTION_PARTS : 1;
+}
+
+int scmc_correction_complete(const ScmcCorrection *c)
+{
+    return c->parts == scmc_correction_total_parts(c);
+}
+
 void scmc_correction_payload_free(ScmcCorrectionPayload *p)
 {
+    p->count = 0;
     for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
         free(p->data[k]);
         p->data[k] = NULL;
@@ -907,7 +921,7 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
     free(plane);
     free(tmp);
     /* The filter comes with the last part: a correction cut short is shown unfiltered. */
-    r = c->parts == SCMC_CORRECTION_PARTS ? scmc_restore_apply(&c->restore, out) : SCMC_OK;
+    r = scmc_correction_complete(c) ? scmc_restore_apply(&c->restore, out) : SCMC_OK;
     if (r)
         scmc_image_free(out);
     return r;
@@ -916,11 +930,11 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                            ScmcCorrectionPayload *out)
 {
-    return scmc_correction_encode_rd(img, base, step, chroma_step, SCMC_CORRECTION_RDO_LAMBDA, 0, out);
+    return scmc_correction_encode_rd(img, base, step, chroma_step, SCMC_CORRECTION_RDO_LAMBDA, 0, 0, out);
 }
 
 int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
-                              double lambda_scale, int dq, ScmcCorrectionPayload *out)
+                              double lambda_scale, int dq, int split, ScmcCorrectionPayload *out)
 {
     memset(out, 0, sizeof(*out));
     if (img->width != base->width || img->height != base->height || step < 1 || step > SCMC_CORRECTION_MAX_STEP ||
@@ -935,7 +949,8 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     int r = SCMC_ERR_NOMEM;
     if (!c || !m || !plane || !tmp || !src)
         goto done;
-    c->parts = SCMC_CORRECTION_PARTS;
+    c->split = split != 0;
+    c->parts = scmc_correction_total_parts(c);
     c->step[0] = step;
     c->step[1] = c->step[2] = chroma_step;
     c->dq = dq != 0;
@@ -957,7 +972,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
         }
     }
     /* The choice pass: a quantizer's distortion per bit grows with its step squared, so lambda does. */
-    r = code_parts(c, m, src, NULL, NULL, 0, SCMC_CORRECTION_PARTS - 1, plane, lambda_scale * step * step);
+    r = code_parts(c, m, src, NULL, NULL, 0, c->parts - 1, plane, lambda_scale * step * step);
     memset(c->q, 0, n * 3 * sizeof(int32_t));
     if (r)
         goto done;
@@ -999,10 +1014,16 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     scmc_renc_bypass(&e[0], (uint32_t)chroma_step, BITS_STEP);
     scmc_renc_bypass(&e[0], (uint32_t)sharpen, BITS_SHARPEN);
     scmc_renc_bypass(&e[0], (uint32_t)c->dq, 1);
-    r = code_parts(c, m, src, e, NULL, 0, SCMC_CORRECTION_PARTS - 1, NULL, 0);
+    scmc_renc_bypass(&e[0], (uint32_t)c->split, 1);
+    r = code_parts(c, m, src, e, NULL, 0, c->parts - 1, NULL, 0);
     if (!r)
-        scmc_restore_write(&e[SCMC_CORRECTION_PARTS - 1], &c->restore);
+        scmc_restore_write(&e[c->parts - 1], &c->restore);
+    out->count = c->parts;
     for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
+        if (k >= c->parts) { /* unused encoder of an unsplit correction */
+            scmc_renc_free(&e[k]);
+            continue;
+        }
         if (!r && (e[k].error || scmc_renc_finish(&e[k], &out->data[k], &out->size[k])))
             r = SCMC_ERR_NOMEM;
         scmc_renc_free(&e[k]);

@@ -13,12 +13,14 @@
 /* Quantizer steps are in grey levels of the unit-gain transform, 1..SCMC_CORRECTION_MAX_STEP. */
 #define SCMC_CORRECTION_MAX_STEP 4095
 
-/* The correction travels in parts, each a sub-layer of its own, coarse to fine, so that a stream cut
- * between them decodes to a coarser correction: part 0 the header, the low band and levels 5 to 3;
- * part 1 level 2; part 2 level 1 and the restoration filter (bitstream-spec/structure.md). */
-#define SCMC_CORRECTION_PARTS 3
+/* A split correction travels in parts, each a sub-layer of its own, coarse to fine, so that a
+ * stream cut between them decodes to a coarser correction: part 0 the header, the low band and
+ * levels 5 to 3; part 1 level 2; part 2 level 1 and the restoration filter. An unsplit one is all
+ * in part 0 (bitstream-spec/structure.md). */
+#define SCMC_CORRECTION_PARTS 3 /* at most */
 
 typedef struct ScmcCorrectionPayload {
+    int count;                            /* parts: 1, or SCMC_CORRECTION_PARTS when split */
     uint8_t *data[SCMC_CORRECTION_PARTS]; /* each freed by scmc_correction_payload_free() */
     size_t size[SCMC_CORRECTION_PARTS];
 } ScmcCorrectionPayload;
@@ -31,6 +33,7 @@ struct Contexts;
 
 typedef struct ScmcCorrection {
     int width, height;
+    int split;     /* 1: in SCMC_CORRECTION_PARTS parts, 0: in one */
     int parts;     /* parts parsed so far (the encoder's: all) */
     struct Contexts *models; /* the parser's adaptive models between parts; NULL once complete */
     int step[3];   /* Y, Co, Cg */
@@ -54,16 +57,20 @@ typedef struct ScmcCorrection {
  * suits the result, into out's parts. */
 int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                            ScmcCorrectionPayload *out);
-/* The same with lambda = lambda_scale * step^2 (0: the nearest values, distortion alone), and with
- * dependent quantization when dq is 1. */
+/* The same with lambda = lambda_scale * step^2 (0: the nearest values, distortion alone), with
+ * dependent quantization when dq is 1, and in SCMC_CORRECTION_PARTS parts when split is 1 (one
+ * part when 0). */
 int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
-                              double lambda_scale, int dq, ScmcCorrectionPayload *out);
+                              double lambda_scale, int dq, int split, ScmcCorrectionPayload *out);
+/* The number of parts c has in all (1 or SCMC_CORRECTION_PARTS), and whether all are parsed. */
+int scmc_correction_total_parts(const ScmcCorrection *c);
+int scmc_correction_complete(const ScmcCorrection *c);
 /* Parses part `part` of a correction into *c: part 0 replaces *c with a new correction (freeing
  * the old one), later parts extend it and must come in order. A damaged later part leaves *c with
  * the parts before it and refuses any more. SCMC_ERR_CORRUPT when the payload is invalid. */
 int scmc_correction_parse_part(ScmcCorrection **c, int part, const uint8_t *payload, size_t size, int width,
                                int height);
-/* The first `parts` parts of payload (1..SCMC_CORRECTION_PARTS) at once. */
+/* The first `parts` parts of payload (1..payload->count) at once. */
 int scmc_correction_parse(const ScmcCorrectionPayload *payload, int parts, int width, int height,
                           ScmcCorrection **out);
 /* out = base + the correction, restoration-filtered once complete (out is allocated): base1, what the signal

@@ -39,11 +39,11 @@ void scmc_structure_params(int detail, ScmcStructureParams *p)
          * spent at 491, 363, 294, 221 and 140 (themselves the steps at which session 17's
          * rate-distortion choice spent what the dead-zone quantizer did), for 0.02-0.04 dB more
          * (docs/structure.md). */
-        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 475, 494, SCMC_CORRECTION_RDO_LAMBDA, 0 },
-        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 349, 363, SCMC_CORRECTION_RDO_LAMBDA, 0 },
-        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 285, 296, SCMC_CORRECTION_RDO_LAMBDA, 0 },
-        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 215, 224, SCMC_CORRECTION_RDO_LAMBDA, 0 },
-        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 136, 141, SCMC_CORRECTION_RDO_LAMBDA, 0 },
+        { 2, 64, 12, 13, 14, 0.01, 6, 2, 0, 475, 494, SCMC_CORRECTION_RDO_LAMBDA, 0, 0 },
+        { 2, 64, 12, 13, 14, 0.0125, 6, 2, 0, 349, 363, SCMC_CORRECTION_RDO_LAMBDA, 0, 0 },
+        { 2, 64, 12, 13, 14, 0.015, 6, 2, 0, 285, 296, SCMC_CORRECTION_RDO_LAMBDA, 0, 0 },
+        { 2, 64, 8, 13, 14, 0.025, 6, 2, 0, 215, 224, SCMC_CORRECTION_RDO_LAMBDA, 0, 0 },
+        { 1, 64, 6, 13, 14, 0.02, 10, 2, 0, 136, 141, SCMC_CORRECTION_RDO_LAMBDA, 0, 0 },
     };
     if (detail < SCMC_STRUCTURE_DETAIL_MIN)
         detail = SCMC_STRUCTURE_DETAIL_MIN;
@@ -73,6 +73,9 @@ void scmc_structure_params_for(int detail, int quality, int with_signal, ScmcStr
      * those of one quantizer (37.5 -> 38, ...) and its weight 0.17 step^2 (docs/structure.md,
      * "Dependent quantization"). */
     p->wavelet_dq = q >= 2;
+    /* Under the signal layer the correction is most of the stream and worth cutting into parts;
+     * at the levels' few hundred bytes the parts' container entries would cost more than 1 %. */
+    p->wavelet_split = 1;
     p->wavelet_lambda = p->wavelet_dq ? SCMC_CORRECTION_RDO_LAMBDA_DQ : SCMC_CORRECTION_RDO_LAMBDA_UNDER_SIGNAL;
 }
 

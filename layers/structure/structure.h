@@ -34,6 +34,8 @@ typedef struct ScmcStructureParams {
     int wavelet_chroma_step; /* (coded, sub-layer 1) the same for Co and Cg */
     double wavelet_lambda;   /* the correction's rate-distortion weight over step^2 (correction.h) */
     int wavelet_dq;          /* (coded, sub-layer 1) 1: dependent quantization (correction.h) */
+    int wavelet_split;       /* (coded, sub-layer 1) 1: the correction in three sub-layers by
+                              * resolution, 0: in one (correction.h) */
 } ScmcStructureParams;
 
 /* The parameters of a detail level (1..5). */

@@ -36,14 +36,14 @@ static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoder
     ScmcCorrectionPayload parts;
     if (!r)
         r = scmc_correction_encode_rd(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, p.wavelet_lambda,
-                                      p.wavelet_dq, &parts);
+                                      p.wavelet_dq, p.wavelet_split, &parts);
     scmc_image_free(&sketch_level);
     if (!r) {
-        for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
+        for (int k = 0; k < parts.count; k++) {
             out->data[1 + k] = parts.data[k];
             out->size[1 + k] = parts.size[k];
         }
-        out->count = 1 + SCMC_CORRECTION_PARTS;
+        out->count = 1 + parts.count;
     }
     return r;
 }
@@ -99,7 +99,7 @@ static int present(void *state, ScmcImage *img)
 {
     const StructureState *st = state;
     const ScmcCorrection *c = st->correction;
-    return c && c->parts == SCMC_CORRECTION_PARTS ? scmc_sharpen_apply(img, c->sharpen) : SCMC_OK;
+    return c && scmc_correction_complete(c) ? scmc_sharpen_apply(img, c->sharpen) : SCMC_OK;
 }
 
 static void dec_close(void *state)

@@ -214,10 +214,12 @@ static void code_correction(const ScmcImage *img, const ScmcImage *sketch_level,
     ScmcCorrectionPayload pay, pay2;
     ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay), SCMC_OK);
     ck_assert_int_eq(scmc_correction_encode(img, sketch_level, step, chroma_step, &pay2), SCMC_OK);
-    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++)
-        expect_same_payload(pay.data[k], pay.size[k], pay2.data[k], pay2.size[k]);
+    ck_assert_int_eq(pay.count, 1); /* the levels' corrections are not split */
+    ck_assert_int_eq(pay2.count, 1);
+    expect_same_payload(pay.data[0], pay.size[0], pay2.data[0], pay2.size[0]);
     ScmcCorrection *c;
-    ck_assert_int_eq(scmc_correction_parse(&pay, SCMC_CORRECTION_PARTS, img->width, img->height, &c), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_parse(&pay, 1, img->width, img->height, &c), SCMC_OK);
+    ck_assert(scmc_correction_complete(c));
     ck_assert_int_eq(scmc_correction_apply(c, sketch_level, base1), SCMC_OK);
     ScmcImage again;
     ck_assert_int_eq(scmc_correction_apply(c, sketch_level, &again), SCMC_OK);
@@ -709,13 +711,13 @@ START_TEST(correction_values_trade_rate_for_distortion)
     double cost[2], err[2], bits[2];
     for (int k = 0; k < 2; k++) {
         ScmcCorrectionPayload pay;
-        ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, step, chroma_step, k ? SCMC_CORRECTION_RDO_LAMBDA : 0, 0,
+        ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, step, chroma_step, k ? SCMC_CORRECTION_RDO_LAMBDA : 0, 0, 1,
                                                    &pay),
                          SCMC_OK);
         const size_t size = scmc_correction_payload_bytes(&pay);
         ScmcCorrection *c;
         ScmcImage out;
-        ck_assert_int_eq(scmc_correction_parse(&pay, SCMC_CORRECTION_PARTS, img.width, img.height, &c), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_parse(&pay, pay.count, img.width, img.height, &c), SCMC_OK);
         ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
         err[k] = scmc_mse(&img, &out) * img.width * img.height * 3; /* squared RGB error: lambda's unit */
         bits[k] = 8.0 * size;
@@ -728,7 +730,7 @@ START_TEST(correction_values_trade_rate_for_distortion)
     ck_assert_double_gt(err[1], err[0]);
     ck_assert_double_lt(cost[1], 0.95 * cost[0]);
     ScmcCorrectionPayload pay;
-    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, step, chroma_step, -1, 0, &pay), SCMC_ERR_INVALID_ARG);
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, step, chroma_step, -1, 0, 1, &pay), SCMC_ERR_INVALID_ARG);
     for (int k = 0; k < SCMC_CORRECTION_PARTS; k++)
         ck_assert_ptr_null(pay.data[k]);
     scmc_image_free(&img);
@@ -837,12 +839,12 @@ START_TEST(dependent_quantization_costs_less_than_one_quantizer)
     for (int k = 0; k < 2; k++) {
         ScmcCorrectionPayload pay;
         ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, steps[k], steps[k] + 1,
-                                                   lambda / (steps[k] * steps[k]), k, &pay),
+                                                   lambda / (steps[k] * steps[k]), k, k, &pay),
                          SCMC_OK);
         const size_t size = scmc_correction_payload_bytes(&pay);
         ScmcCorrection *c;
         ScmcImage out;
-        ck_assert_int_eq(scmc_correction_parse(&pay, SCMC_CORRECTION_PARTS, img.width, img.height, &c), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_parse(&pay, pay.count, img.width, img.height, &c), SCMC_OK);
         ck_assert_int_eq(c->dq, k);
         ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
         cost[k] = scmc_mse(&img, &out) * img.width * img.height * 3 + lambda * 8.0 * size;
@@ -912,7 +914,8 @@ START_TEST(damaged_corrections_are_refused)
     scene(&img, 96, 64);
     grey(&base, 96, 64);
     ScmcCorrectionPayload pay;
-    ck_assert_int_eq(scmc_correction_encode(&img, &base, 20, 24, &pay), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, 20, 24, SCMC_CORRECTION_RDO_LAMBDA, 0, 1, &pay), SCMC_OK);
+    ck_assert_int_eq(pay.count, SCMC_CORRECTION_PARTS);
     ck_assert_uint_gt(pay.size[0], 20);
     ScmcCorrection *c = NULL;
     /* a step of 0 in the header, payloads too short to hold the header, and parts out of order
@@ -985,8 +988,9 @@ END_TEST
 
 START_TEST(correction_parts_refine_coarse_to_fine)
 {
-    /* A textured scene at a fine step: each part of the correction brings the picture closer, the
-     * first (coarse levels) already far closer than the base; each part carries bytes. */
+    /* A textured scene at a fine step, split: each part of the correction brings the picture
+     * closer, the first (coarse levels) already far closer than the base; each part carries
+     * bytes. */
     ScmcImage img, base;
     scene(&img, 192, 128);
     uint32_t seed = 99;
@@ -997,7 +1001,8 @@ START_TEST(correction_parts_refine_coarse_to_fine)
     }
     grey(&base, 192, 128);
     ScmcCorrectionPayload pay;
-    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, 6, 6, SCMC_CORRECTION_RDO_LAMBDA_DQ, 1, &pay), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, 6, 6, SCMC_CORRECTION_RDO_LAMBDA_DQ, 1, 1, &pay), SCMC_OK);
+    ck_assert_int_eq(pay.count, SCMC_CORRECTION_PARTS);
     double psnr[SCMC_CORRECTION_PARTS + 1];
     psnr[0] = scmc_psnr(&img, &base);
     for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
@@ -1012,6 +1017,22 @@ START_TEST(correction_parts_refine_coarse_to_fine)
         scmc_image_free(&out);
         scmc_correction_free(c);
     }
+    /* Unsplit, the same correction is one part, complete at once, about as good for its bytes. */
+    ScmcCorrectionPayload one;
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, 6, 6, SCMC_CORRECTION_RDO_LAMBDA_DQ, 1, 0, &one), SCMC_OK);
+    ck_assert_int_eq(one.count, 1);
+    ScmcCorrection *c;
+    ScmcImage out;
+    ck_assert_int_eq(scmc_correction_parse(&one, 1, 192, 128, &c), SCMC_OK);
+    ck_assert(scmc_correction_complete(c));
+    ck_assert_int_eq(scmc_correction_parse_part(&c, 1, pay.data[1], pay.size[1], 192, 128), SCMC_ERR_CORRUPT);
+    ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
+    ck_assert_double_gt(scmc_psnr(&img, &out), psnr[SCMC_CORRECTION_PARTS] - 0.1);
+    const double split_bytes = (double)scmc_correction_payload_bytes(&pay);
+    ck_assert_double_lt(fabs((double)one.size[0] - split_bytes), 0.03 * split_bytes);
+    scmc_image_free(&out);
+    scmc_correction_free(c);
+    scmc_correction_payload_free(&one);
     scmc_correction_payload_free(&pay);
     scmc_image_free(&img);
     scmc_image_free(&base);
@@ -1276,9 +1297,9 @@ START_TEST(correction_payload_carries_the_filter)
     ScmcImage img, soft, out;
     textured_and_soft(&img, &soft, w, h);
     ScmcCorrectionPayload pay;
-    ck_assert_int_eq(scmc_correction_encode_rd(&img, &soft, 4095, 4095, 1e-5, 0, &pay), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &soft, 4095, 4095, 1e-5, 0, 1, &pay), SCMC_OK);
     ScmcCorrection *c;
-    ck_assert_int_eq(scmc_correction_parse(&pay, SCMC_CORRECTION_PARTS, w, h, &c), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_parse(&pay, pay.count, w, h, &c), SCMC_OK);
     for (size_t i = 0; i < (size_t)w * h * 3; i++)
         ck_assert_int_eq(c->q[i], 0);
     ck_assert_int_gt(c->restore.passes, 0);
