@@ -692,6 +692,18 @@ START_TEST(correction_rate_follows_the_step)
 }
 END_TEST
 
+/* Adds uniform noise of 2^(32 - shift) levels centred on 0 (a linear congruential sequence from
+ * seed) to every sample, clamped. */
+static void add_noise(ScmcImage *img, uint32_t seed, int shift)
+{
+    const int half = 1 << (31 - shift);
+    for (size_t i = 0; i < (size_t)img->width * img->height * 3; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        const int v = img->rgb[i] + (int)(seed >> shift) - half;
+        img->rgb[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+}
+
 START_TEST(correction_values_trade_rate_for_distortion)
 {
     /* shading with a fine random texture over a grey base, many small coefficients: the encoder's
@@ -699,12 +711,7 @@ START_TEST(correction_values_trade_rate_for_distortion)
      * values (lambda 0) and costs less in squared error + lambda * bits, by its own measure */
     ScmcImage img, base;
     shading(&img, 192, 128, 9.0, 6.0);
-    uint32_t seed = 12345;
-    for (size_t i = 0; i < (size_t)192 * 128 * 3; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        const int v = img.rgb[i] + (int)(seed >> 28) - 8;
-        img.rgb[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-    }
+    add_noise(&img, 12345, 28);
     grey(&base, 192, 128);
     const int step = 12, chroma_step = 13;
     const double lambda = SCMC_CORRECTION_RDO_LAMBDA * step * step;
@@ -826,12 +833,7 @@ START_TEST(dependent_quantization_costs_less_than_one_quantizer)
      * nearly every value is zero, the two come out about even (docs/structure.md). */
     ScmcImage img, base;
     shading(&img, 192, 128, 9.0, 6.0);
-    uint32_t seed = 12345;
-    for (size_t i = 0; i < (size_t)192 * 128 * 3; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        const int v = img.rgb[i] + (int)(seed >> 28) - 8;
-        img.rgb[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-    }
+    add_noise(&img, 12345, 28);
     grey(&base, 192, 128);
     const double lambda = 0.2 * 4 * 4;
     static const int steps[2] = { 4, 5 };
@@ -993,12 +995,7 @@ START_TEST(correction_parts_refine_coarse_to_fine)
      * bytes. */
     ScmcImage img, base;
     scene(&img, 192, 128);
-    uint32_t seed = 99;
-    for (size_t i = 0; i < (size_t)192 * 128 * 3; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        const int v = img.rgb[i] + (int)(seed >> 29) - 4;
-        img.rgb[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-    }
+    add_noise(&img, 99, 29);
     grey(&base, 192, 128);
     ScmcCorrectionPayload pay;
     ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, 6, 6, SCMC_CORRECTION_RDO_LAMBDA_DQ, 1, 1, &pay), SCMC_OK);
