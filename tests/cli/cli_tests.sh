@@ -39,7 +39,7 @@ PY
 expect 0 "version" -- "$SCMC" --version
 has "$T/out" "bitstream format"
 expect 0 "help" -- "$SCMC" --help
-for opt in --quality --layers --caption --semantic-detail --structure-detail --threads --up-to --steps --progressive --strict --raw-layers --bytes --bpp --json; do
+for opt in --quality --layers --caption --semantic-detail --structure-detail --keep-layers --threads --up-to --steps --progressive --strict --raw-layers --bytes --bpp --json; do
     has "$T/out" -- "$opt"
 done
 expect 1 "no command" -- "$SCMC"
@@ -47,8 +47,13 @@ expect 1 "unknown command" -- "$SCMC" frobnicate
 err_line "unknown command"
 
 # encode / info / decode
-expect 0 "encode" -- "$SCMC" encode "$T/in.ppm" -o "$T/a.scmc" --caption "stripes and a gradient"
+expect 0 "encode" -- "$SCMC" encode "$T/in.ppm" -o "$T/a.scmc" --caption "stripes and a gradient" --keep-layers
 has "$T/err" "semantic"
+if ! "$SCMC" encode "$T/in.ppm" -o "$T/sig.scmc" --layers signal -q 2>/dev/null ||
+    "$SCMC" info "$T/a.scmc" | grep -q "layer signal"; then ok; else bad "--keep-layers should write the signal layer"; fi
+# without --keep-layers a signal layer that does not pay is left out, and the encoder says so
+expect 0 "encode default layers" -- "$SCMC" encode "$T/in.ppm" -o "$T/dl.scmc" --quality 8
+if "$SCMC" info "$T/dl.scmc" | grep -q "layer signal" || grep -q "signal layer was left out" "$T/err"; then ok; else bad "a left-out signal layer should be reported"; fi
 expect 0 "info" -- "$SCMC" info "$T/a.scmc"
 has "$T/out" "layer semantic"
 has "$T/out" "caption: stripes and a gradient"
