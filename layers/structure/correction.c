@@ -1,5 +1,6 @@
-/* Wavelet correction sub-layer: syntax and contexts (bitstream-spec/structure.md, "Wavelet
- * correction"), the encoder's quantizer, and the decoder's integer reconstruction. */
+/* Wavelet correction sub-layers: syntax and contexts (bitstream-spec/structure.md, "Sub-layers
+ * 1-3: wavelet correction"), the parts, the encoder's quantizer (one quantizer or dependent
+ * quantization), and the decoder's integer reconstruction. */
 #include "correction.h"
 
 #include <math.h>
@@ -171,7 +172,9 @@ typedef struct CoefModels {
  * magnitude and its four neighbours'; the pattern of which of the six are non-zero and whether the
  * left or upper one exceeds 1. From the other planes: for luma the magnitudes at the same place in
  * the level's bands coded before (orientations A, then A and B); for chroma the luma there and
- * around, and for Cg the Co there. Signs: the left and upper signs, for chroma with the luma's. */
+ * around, and for Cg the Co there. Signs: the left and upper signs, for chroma with the luma's.
+ * qclass is 1 when dependent quantization puts the coefficient under Q1 (its zero bin is half as
+ * wide, so zero is rarer): the significance's weight set and neighbour-count context know it. */
 static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, int x, int y, int qclass,
                                CoefModels *cm)
 {
