@@ -1,4 +1,5 @@
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -143,10 +144,20 @@ int cli_decode(int argc, char **argv)
     int status = prog.failed ? EXIT_INPUT : 0;
     if (res.stop == SCMC_STOP_TRUNCATED || res.stop == SCMC_STOP_CRC || res.stop == SCMC_STOP_INVALID) {
         static const char *const why[] = { "", "", "truncated", "damaged (CRC mismatch)", "invalid" };
+        if (strict) {
+            /* All or nothing: the steps written on the way are taken back too. */
+            cli_error("%s: stream %s at %s sub-layer %d (--strict: no output written)", in_path, why[res.stop],
+                      scmc_layer_name(res.stop_layer), res.stop_sublayer + 1);
+            for (int k = 1; prog.prefix && k <= res.steps; k++) {
+                char path[4096];
+                snprintf(path, sizeof(path), "%.*s-%d%s", prog.prefix_len, prog.prefix, k, prog.ext);
+                remove(path);
+            }
+            scmc_free(res.rgb);
+            return EXIT_INPUT;
+        }
         cli_warning("%s: stream %s at %s sub-layer %d; using the %d sub-layer%s before it", in_path, why[res.stop],
                     scmc_layer_name(res.stop_layer), res.stop_sublayer + 1, res.steps, res.steps == 1 ? "" : "s");
-        if (strict)
-            status = EXIT_INPUT;
     }
     if (out_path && !prog.failed) {
         const ScmcImage img = { res.width, res.height, res.rgb };

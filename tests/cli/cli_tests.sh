@@ -145,7 +145,10 @@ for cut in $((first_end + 5)) $((size / 2)) $((size - 1)); do
     head -c "$cut" "$T/a.scmc" >"$T/cut.scmc"
     expect 0 "cut at $cut" -- "$SCMC" decode "$T/cut.scmc" -o "$T/cut.png" -q
     err_line "stream truncated at"
-    expect 2 "cut at $cut, strict" -- "$SCMC" decode "$T/cut.scmc" -o "$T/cut.png" -q --strict
+    rm -f "$T/cut.png" "$T"/cstep-*.png
+    expect 2 "cut at $cut, strict" -- "$SCMC" decode "$T/cut.scmc" -o "$T/cut.png" -q --strict --progressive "$T/cstep"
+    err_line "no output written"
+    if [ ! -e "$T/cut.png" ] && ! ls "$T"/cstep-*.png >/dev/null 2>&1; then ok; else bad "strict decode of a cut stream left output"; fi
 done
 # damage: in the first sub-layer nothing can be shown (exit 2); later, the last good refinement
 cp "$T/s.scmc" "$T/dmg.scmc"
