@@ -549,16 +549,16 @@ static double dq_choose_block(const PlaneView *v, const Band *bd, int x1, int y1
     return best;
 }
 
-/* The part (sub-layer) that carries the bands of a level: the low band and levels 5..3 (about a
- * sixtieth of the coefficients), level 2, level 1. */
-static int part_of_level(int level)
+/* The part (sub-layer) that carries the bands of a level: of a split correction the low band and
+ * levels 5..3 (about a sixtieth of the coefficients), level 2, level 1; else part 0. */
+static int part_of_level(int split, int level)
 {
-    return level == 0 || level >= 3 ? 0 : level == 2 ? 1 : 2;
+    return !split || level == 0 || level >= 3 ? 0 : level == 2 ? 1 : 2;
 }
 
-/* Codes one plane's coefficients of one part with exactly one of e (src: the values), d and rdo non-NULL; v->q
- * is the plane being filled in coding order (all zero on entry), so both sides read the same
- * contexts. With rdo nothing is written: the values in src are chosen (rdo_choose, and whole
+/* Codes one plane's coefficients of one part with exactly one of e (src: the values), d and rdo
+ * non-NULL; v->q is the plane being filled in coding order (all zero on entry), so both sides read
+ * the same contexts. With rdo nothing is written: the values in src are chosen (rdo_choose, and whole
  * blocks against zero) and the models updated as if coded, journalled in jr. */
 static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int max_q, Contexts *m,
                       ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *rdo, Journal *jr)
@@ -566,7 +566,7 @@ static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int ma
     const int w = v->w;
     for (int bi = 0; bi < nb; bi++) {
         const Band *bd = &v->bands[bi];
-        if ((v->split ? part_of_level(bd->level) : 0) != part)
+        if (part_of_level(v->split, bd->level) != part)
             continue;
         const int nbx = (bd->w + BLOCK - 1) / BLOCK, nby = (bd->h + BLOCK - 1) / BLOCK;
         uint8_t *flags = calloc((size_t)nbx * nby, 1);
@@ -748,7 +748,7 @@ static void clear_part(ScmcCorrection *c, int part)
     for (int p = 0; p < 3; p++)
         for (int bi = 0; bi < nb; bi++) {
             const Band *bd = &bands[bi];
-            if ((c->split ? part_of_level(bd->level) : 0) != part)
+            if (part_of_level(c->split, bd->level) != part)
                 continue;
             for (int y = 0; y < bd->h; y++)
                 memset(&c->q[(size_t)p * c->width * c->height + (size_t)(bd->y0 + y) * c->width + bd->x0], 0,
@@ -1011,7 +1011,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     memset(c->q, 0, n * 3 * sizeof(int32_t));
     contexts_init(m);
     ScmcRangeEncoder e[SCMC_CORRECTION_PARTS];
-    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++)
+    for (int k = 0; k < c->parts; k++)
         scmc_renc_init(&e[k]);
     scmc_renc_bypass(&e[0], (uint32_t)step, BITS_STEP);
     scmc_renc_bypass(&e[0], (uint32_t)chroma_step, BITS_STEP);
@@ -1022,11 +1022,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     if (!r)
         scmc_restore_write(&e[c->parts - 1], &c->restore);
     out->count = c->parts;
-    for (int k = 0; k < SCMC_CORRECTION_PARTS; k++) {
-        if (k >= c->parts) { /* unused encoder of an unsplit correction */
-            scmc_renc_free(&e[k]);
-            continue;
-        }
+    for (int k = 0; k < c->parts; k++) {
         if (!r && (e[k].error || scmc_renc_finish(&e[k], &out->data[k], &out->size[k])))
             r = SCMC_ERR_NOMEM;
         scmc_renc_free(&e[k]);

@@ -14,8 +14,8 @@
 #include "structure_internal.h"
 
 /* The layer has no trained model; its identifier names the version of the payload syntax and of
- * the rebuild ("STR9": dependent quantization of the correction; "STR8": a restoration filter
- * after the correction; "STR7": the correction's
+ * the rebuild ("STR9": dependent quantization of the correction and its split into three
+ * sub-layers; "STR8": a restoration filter after the correction; "STR7": the correction's
  * coefficients in mixed bits; "STR6": edge sharpening after the correction; "STR5": the wavelet
  * correction sub-layer; "STR4": split lattice cells, biharmonic field, softened upsampling), so a
  * decoder never pairs a stream with a different rebuild. */
@@ -30,11 +30,11 @@ void scmc_structure_params(int detail, ScmcStructureParams *p)
 {
     static const ScmcStructureParams levels[5] = {
         /* scale, lattice, side, q, chroma q, density, min fragment, refine, split, wavelet step,
-         * wavelet chroma step, wavelet lambda. Since STR5 the wavelet correction carries the
-         * colour between the edges (it gains more per byte than lattice samples:
-         * docs/structure.md), so the lattice
-         * is at its widest and the sketch keeps the strongest edges; the levels differ in the
-         * sketch budget and the wavelet steps, measured on Kodak with benches/structure_stats.
+         * wavelet chroma step, wavelet lambda, dependent quantization, correction split. Since
+         * STR5 the wavelet correction carries the colour between the edges (it gains more per
+         * byte than lattice samples: docs/structure.md), so the lattice is at its widest and the
+         * sketch keeps the strongest edges; the levels differ in the sketch budget and the
+         * wavelet steps, measured on Kodak with benches/structure_stats.
          * The steps are those at which the mixed contexts of STR7 (session 18) spend what STR6
          * spent at 491, 363, 294, 221 and 140 (themselves the steps at which session 17's
          * rate-distortion choice spent what the dead-zone quantizer did), for 0.02-0.04 dB more

@@ -141,6 +141,11 @@ size_t scmc_container_sublayer_entry_bytes(size_t length)
     return n + 4;
 }
 
+size_t scmc_container_layer_entry_bytes(void)
+{
+    return 1 + 4 + 1;
+}
+
 int scmc_container_count_sublayers(const ScmcContainer *c)
 {
     int n = 0;

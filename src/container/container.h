@@ -50,6 +50,10 @@ int scmc_container_write(ScmcContainer *c, const uint8_t *const *payloads, const
  * and CRC): what an encoder saves, beyond the payload, by not writing it. */
 size_t scmc_container_sublayer_entry_bytes(size_t length);
 
+/* Header bytes a layer adds to the table before its sub-layers' entries (type, model id,
+ * sub-layer count). */
+size_t scmc_container_layer_entry_bytes(void);
+
 /* Number of sub-layers over all layers. */
 int scmc_container_count_sublayers(const ScmcContainer *c);
 /* Keeps the first n sub-layers (in stream order), dropping layers left empty. */

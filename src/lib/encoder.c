@@ -31,7 +31,8 @@ int scmc_encoder_open(ScmcEncoder **out, const ScmcEncoderSettings *s)
 {
     *out = NULL;
     if (!s || s->quality < 1 || s->quality > 8 || s->threads < 1 || s->threads > 256 ||
-        s->keep_layers < 0 || s->keep_layers > 1 || s->semantic_cols < 2 || s->semantic_cols > 16 || s->semantic_rows < 2 || s->semantic_rows > 12 ||
+        s->keep_layers < 0 || s->keep_layers > 1 || s->semantic_cols < 2 || s->semantic_cols > 16 ||
+        s->semantic_rows < 2 || s->semantic_rows > 12 ||
         (s->structure_detail != SCMC_STRUCTURE_DETAIL_AUTO &&
          (s->structure_detail < SCMC_STRUCTURE_DETAIL_MIN || s->structure_detail > SCMC_STRUCTURE_DETAIL_MAX)))
         return SCMC_ERR_INVALID_ARG;
@@ -70,7 +71,7 @@ static int signal_pays(const ScmcEncoderSettings *s, const ScmcImage *img, const
     ScmcStructureParams sp;
     scmc_structure_params_for(SCMC_STRUCTURE_DETAIL_AUTO, s->quality, 1, &sp);
     const double lambda = sp.wavelet_lambda * sp.wavelet_step * sp.wavelet_step; /* per bit */
-    double bytes = 6; /* the layer's entry: type, model id, sub-layer count */
+    double bytes = (double)scmc_container_layer_entry_bytes();
     for (int i = 0; i < p->count; i++)
         bytes += (double)(p->size[i] + scmc_container_sublayer_entry_bytes(p->size[i]));
     const double samples = (double)img->width * img->height * 3;
@@ -147,8 +148,9 @@ int scmc_encode(ScmcEncoder *enc, const uint8_t *rgb, int width, int height, siz
         if (!r)
             r = closed_loop(ops, p, &enc->run, &base);
         if (judged && !r && !signal_pays(&enc->s, &img, &before, &base, p)) {
-            scmc_payloads_free(p); /* the stream ends with the structure layer */
-            scmc_image_free(&before);
+            scmc_payloads_free(p); /* the stream ends with the structure layer, and so does base */
+            scmc_image_free(&base);
+            base = before;
             continue;
         }
         scmc_image_free(&before);
