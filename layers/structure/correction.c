@@ -4,11 +4,13 @@
 #include "correction.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "entropy/mixer.h"
 #include "entropy/range_coder.h"
+#include "correction_states.h"
 #include "metrics/metrics.h"
 #include "scmc/scmc.h"
 #include "sharpen.h"
@@ -671,28 +673,98 @@ void scmc_correction_free(ScmcCorrection *c)
     free(c);
 }
 
-#define INIT_ALL(array, type, init)                                                                   \
-    for (size_t i_ = 0; i_ < sizeof(array) / sizeof(type); i_++)                                     \
-    init(&((type *)(array))[i_])
+/* The models' fields in the order of the starting-state tables (correction_states.h,
+ * bitstream-spec/structure.md "Starting states"): the probabilities of the single bit models and
+ * the mixers' contexts, then the weight sets. */
+enum { FIELD_BIT, FIELD_MIX, FIELD_WEIGHTS };
+typedef struct ModelField {
+    size_t offset, count;
+    int kind;
+} ModelField;
+#define MODEL_FIELD(f, kind, type) { offsetof(Contexts, f), sizeof(((Contexts *)0)->f) / sizeof(type), kind }
+static const ModelField model_fields[] = {
+    MODEL_FIELD(block, FIELD_BIT, ScmcBitModel),           MODEL_FIELD(escape, FIELD_BIT, ScmcBitModel),
+    MODEL_FIELD(sig_count, FIELD_MIX, ScmcMixContext),     MODEL_FIELD(sig_act, FIELD_MIX, ScmcMixContext),
+    MODEL_FIELD(sig_pattern, FIELD_MIX, ScmcMixContext),   MODEL_FIELD(sig_orient, FIELD_MIX, ScmcMixContext),
+    MODEL_FIELD(sig_luma, FIELD_MIX, ScmcMixContext),      MODEL_FIELD(sign_near, FIELD_MIX, ScmcMixContext),
+    MODEL_FIELD(sign_luma, FIELD_MIX, ScmcMixContext),     MODEL_FIELD(mag_big, FIELD_MIX, ScmcMixContext),
+    MODEL_FIELD(mag_act, FIELD_MIX, ScmcMixContext),       MODEL_FIELD(mag_cross, FIELD_MIX, ScmcMixContext),
+    MODEL_FIELD(sig_w, FIELD_WEIGHTS, ScmcMixWeights),     MODEL_FIELD(sign_w, FIELD_WEIGHTS, ScmcMixWeights),
+    MODEL_FIELD(mag_w, FIELD_WEIGHTS, ScmcMixWeights),
+};
+#define FIELD_SIZE(f, type) (sizeof(((Contexts *)0)->f) / sizeof(type))
+_Static_assert(FIELD_SIZE(block, ScmcBitModel) + FIELD_SIZE(escape, ScmcBitModel) +
+                       FIELD_SIZE(sig_count, ScmcMixContext) + FIELD_SIZE(sig_act, ScmcMixContext) +
+                       FIELD_SIZE(sig_pattern, ScmcMixContext) + FIELD_SIZE(sig_orient, ScmcMixContext) +
+                       FIELD_SIZE(sig_luma, ScmcMixContext) + FIELD_SIZE(sign_near, ScmcMixContext) +
+                       FIELD_SIZE(sign_luma, ScmcMixContext) + FIELD_SIZE(mag_big, ScmcMixContext) +
+                       FIELD_SIZE(mag_act, ScmcMixContext) + FIELD_SIZE(mag_cross, ScmcMixContext) ==
+                   SCMC_CORRECTION_START_PROBS,
+               "the starting-state tables must list every probability context");
+_Static_assert(FIELD_SIZE(sig_w, ScmcMixWeights) + FIELD_SIZE(sign_w, ScmcMixWeights) +
+                       FIELD_SIZE(mag_w, ScmcMixWeights) ==
+                   SCMC_CORRECTION_START_WEIGHTS,
+               "the starting-state tables must list every weight set");
+_Static_assert(sizeof(Contexts) - offsetof(Contexts, block) ==
+                   FIELD_SIZE(block, ScmcBitModel) * sizeof(ScmcBitModel) +
+                       FIELD_SIZE(escape, ScmcBitModel) * sizeof(ScmcBitModel) +
+                       (SCMC_CORRECTION_START_PROBS - FIELD_SIZE(block, ScmcBitModel) -
+                        FIELD_SIZE(escape, ScmcBitModel)) *
+                           sizeof(ScmcMixContext) +
+                       SCMC_CORRECTION_START_WEIGHTS * sizeof(ScmcMixWeights),
+               "every model of Contexts must be in model_fields");
 
-static void contexts_init(Contexts *m)
+/* Starts every model from set `set` of the trained tables. */
+static void contexts_init(Contexts *m, int set)
 {
     scmc_mix_tables_init(&m->tables);
-    INIT_ALL(m->block, ScmcBitModel, scmc_bit_model_init);
-    INIT_ALL(m->escape, ScmcBitModel, scmc_bit_model_init);
-    INIT_ALL(m->sig_w, ScmcMixWeights, scmc_mix_weights_init);
-    INIT_ALL(m->sig_count, ScmcMixContext, scmc_mix_context_init);
-    INIT_ALL(m->sig_act, ScmcMixContext, scmc_mix_context_init);
-    INIT_ALL(m->sig_pattern, ScmcMixContext, scmc_mix_context_init);
-    INIT_ALL(m->sig_orient, ScmcMixContext, scmc_mix_context_init);
-    INIT_ALL(m->sig_luma, ScmcMixContext, scmc_mix_context_init);
-    INIT_ALL(m->sign_w, ScmcMixWeights, scmc_mix_weights_init);
-    INIT_ALL(m->sign_near, ScmcMixContext, scmc_mix_context_init);
-    INIT_ALL(m->sign_luma, ScmcMixContext, scmc_mix_context_init);
-    INIT_ALL(m->mag_w, ScmcMixWeights, scmc_mix_weights_init);
-    INIT_ALL(m->mag_big, ScmcMixContext, scmc_mix_context_init);
-    INIT_ALL(m->mag_act, ScmcMixContext, scmc_mix_context_init);
-    INIT_ALL(m->mag_cross, ScmcMixContext, scmc_mix_context_init);
+    const int8_t *code = scmc_correction_start_probs[set];
+    const int32_t(*weights)[SCMC_MIX_INPUTS] = scmc_correction_start_weights[set];
+    for (size_t f = 0; f < sizeof(model_fields) / sizeof(model_fields[0]); f++) {
+        const ModelField *mf = &model_fields[f];
+        char *base = (char *)m + mf->offset;
+        for (size_t i = 0; i < mf->count; i++) {
+            if (mf->kind == FIELD_WEIGHTS) {
+                memcpy(((ScmcMixWeights *)base)[i].w, *weights++, sizeof(ScmcMixWeights));
+                continue;
+            }
+            /* The probability of a 1 in 1/65536 units. */
+            const int k = *code++;
+            const uint16_t p1 = (uint16_t)(k ? scmc_mix_squash(16 * k) << 4 : 1 << 15);
+            if (mf->kind == FIELD_BIT) {
+                ScmcBitModel *bm = &((ScmcBitModel *)base)[i];
+                bm->p0 = (uint16_t)(SCMC_CDF_TOTAL - p1);
+                bm->count = k != 0;
+            } else {
+                ScmcMixContext *mc = &((ScmcMixContext *)base)[i];
+                mc->slow = mc->fast = p1;
+                mc->count = k != 0;
+            }
+        }
+    }
+}
+
+/* The final states of m, in table order, for training. */
+static void contexts_export(const Contexts *m, ScmcCorrectionStates *out)
+{
+    size_t np = 0, nw = 0;
+    for (size_t f = 0; f < sizeof(model_fields) / sizeof(model_fields[0]); f++) {
+        const ModelField *mf = &model_fields[f];
+        const char *base = (const char *)m + mf->offset;
+        for (size_t i = 0; i < mf->count; i++) {
+            if (mf->kind == FIELD_WEIGHTS) {
+                memcpy(out->weights[nw++], ((const ScmcMixWeights *)base)[i].w, sizeof(ScmcMixWeights));
+            } else if (mf->kind == FIELD_BIT) {
+                const ScmcBitModel *bm = &((const ScmcBitModel *)base)[i];
+                out->p1[np] = (uint16_t)(SCMC_CDF_TOTAL - bm->p0);
+                out->count[np++] = bm->count;
+            } else {
+                const ScmcMixContext *mc = &((const ScmcMixContext *)base)[i];
+                out->p1[np] = mc->slow;
+                out->count[np++] = mc->count;
+            }
+        }
+    }
 }
 
 /* Codes parts first..last of the three planes, each part's Y, Co and Cg in turn, with the models m
@@ -732,11 +804,11 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
     return r;
 }
 
-static Contexts *contexts_new(void)
+static Contexts *contexts_new(int set)
 {
     Contexts *m = malloc(sizeof(*m));
     if (m)
-        contexts_init(m);
+        contexts_init(m, set);
     return m;
 }
 
@@ -756,8 +828,9 @@ static void clear_part(ScmcCorrection *c, int part)
         }
 }
 
-int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *payload, size_t size, int width,
-                               int height)
+/* scmc_correction_parse_part, and with final (not NULL) the models' states once complete. */
+static int parse_part(ScmcCorrection **cp, int part, const uint8_t *payload, size_t size, int width, int height,
+                      ScmcCorrectionStates *final)
 {
     if (part < 0 || part >= SCMC_CORRECTION_PARTS ||
         (part > 0 && (!*cp || !(*cp)->models || (*cp)->parts != part || part >= scmc_correction_total_parts(*cp))))
@@ -772,7 +845,7 @@ int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *pay
         if (step < 1 || chroma < 1)
             return SCMC_ERR_CORRUPT;
         c = correction_new(width, height);
-        if (!c || !(c->models = contexts_new())) {
+        if (!c || !(c->models = contexts_new(scmc_correction_start_set(step, dq)))) {
             scmc_correction_free(c);
             return SCMC_ERR_NOMEM;
         }
@@ -801,6 +874,10 @@ int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *pay
     }
     c->parts = part + 1;
     if (scmc_correction_complete(c)) {
+        if (final) {
+            contexts_export(c->models, final);
+            final->set = scmc_correction_start_set(c->step[0], c->dq);
+        }
         free(c->models);
         c->models = NULL;
     }
@@ -809,6 +886,25 @@ int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *pay
         *cp = c;
     }
     return SCMC_OK;
+}
+
+int scmc_correction_parse_part(ScmcCorrection **cp, int part, const uint8_t *payload, size_t size, int width,
+                               int height)
+{
+    return parse_part(cp, part, payload, size, width, height, NULL);
+}
+
+int scmc_correction_final_states(const ScmcCorrectionPayload *payload, int width, int height,
+                                 ScmcCorrectionStates *out)
+{
+    ScmcCorrection *c = NULL;
+    int r = SCMC_OK;
+    for (int k = 0; k < payload->count && !r; k++)
+        r = parse_part(&c, k, payload->data[k], payload->size[k], width, height, out);
+    if (!r && (!c || !scmc_correction_complete(c)))
+        r = SCMC_ERR_CORRUPT;
+    scmc_correction_free(c);
+    return r;
 }
 
 int scmc_correction_parse(const ScmcCorrectionPayload *payload, int parts, int width, int height,
@@ -946,7 +1042,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     const int w = img->width, h = img->height;
     const size_t n = (size_t)w * h;
     ScmcCorrection *c = correction_new(w, h);
-    Contexts *m = contexts_new();
+    Contexts *m = contexts_new(scmc_correction_start_set(step, dq != 0));
     double *plane = malloc(n * 3 * sizeof(double)), *tmp = malloc((size_t)(w > h ? w : h) * sizeof(double));
     int32_t *src = malloc(n * 3 * sizeof(int32_t));
     int r = SCMC_ERR_NOMEM;
@@ -1009,7 +1105,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
     if (r)
         goto done;
     memset(c->q, 0, n * 3 * sizeof(int32_t));
-    contexts_init(m);
+    contexts_init(m, scmc_correction_start_set(step, c->dq));
     ScmcRangeEncoder e[SCMC_CORRECTION_PARTS];
     for (int k = 0; k < c->parts; k++)
         scmc_renc_init(&e[k]);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "correction_states.h"
 #include "image/image.h"
 #include "restore.h"
 
@@ -73,6 +74,18 @@ int scmc_correction_parse_part(ScmcCorrection **c, int part, const uint8_t *payl
 /* The first `parts` parts of payload (1..payload->count) at once. */
 int scmc_correction_parse(const ScmcCorrectionPayload *payload, int parts, int width, int height,
                           ScmcCorrection **out);
+/* Training (layers/structure/tools/train_correction_states.c): the states a correction's models
+ * end in once all of payload is parsed, in the order of the starting-state tables
+ * (correction_states.h): each probability context's probability of a 1 (the mixer contexts' slow
+ * one) and update count, and each weight set. */
+typedef struct ScmcCorrectionStates {
+    int set; /* the table set the correction's header selects */
+    uint16_t p1[SCMC_CORRECTION_START_PROBS];
+    uint16_t count[SCMC_CORRECTION_START_PROBS];
+    int32_t weights[SCMC_CORRECTION_START_WEIGHTS][SCMC_MIX_INPUTS];
+} ScmcCorrectionStates;
+int scmc_correction_final_states(const ScmcCorrectionPayload *payload, int width, int height,
+                                 ScmcCorrectionStates *out);
 /* out = base + the correction, restoration-filtered once complete (out is allocated): base1, what the signal
  * layer refines; the sharpening is for display only (structure_layer.c). Integer-only: identical
  * on every machine. */

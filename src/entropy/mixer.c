@@ -24,8 +24,7 @@ static inline int64_t shift_floor(int64_t v, int s)
     return v >= 0 ? v >> s : -((-v + ((int64_t)1 << s) - 1) >> s);
 }
 
-/* 4096 / (1 + e^(-d / 256)) for d in -2047..2047, linear between the knots; 1..4095. */
-static int squash(int d)
+int scmc_mix_squash(int d)
 {
     if (d > STRETCH_MAX)
         d = STRETCH_MAX;
@@ -40,7 +39,7 @@ void scmc_mix_tables_init(ScmcMixTables *t)
     /* The inverse of squash: stretch[p] is the least d whose squash reaches p. */
     int p = 0;
     for (int d = -STRETCH_MAX; d <= STRETCH_MAX; d++) {
-        const int v = squash(d);
+        const int v = scmc_mix_squash(d);
         while (p <= v && p < 4096)
             t->stretch[p++] = (int16_t)d;
     }
@@ -72,7 +71,7 @@ uint32_t scmc_mix_predict(const ScmcMixTables *t, ScmcMix *m)
     for (int i = 0; i < k; i++)
         dot += (int64_t)m->weights->w[i] * m->in[i];
     const int64_t d = shift_floor(dot, 16);
-    m->p1 = squash(d < -STRETCH_MAX ? -STRETCH_MAX : d > STRETCH_MAX ? STRETCH_MAX : (int)d);
+    m->p1 = scmc_mix_squash(d < -STRETCH_MAX ? -STRETCH_MAX : d > STRETCH_MAX ? STRETCH_MAX : (int)d);
     return (uint32_t)(4096 - m->p1) << 4;
 }
 

@@ -47,6 +47,9 @@ typedef struct ScmcMix {
 } ScmcMix;
 
 void scmc_mix_tables_init(ScmcMixTables *t);
+/* The logistic 4096 / (1 + e^(-d / 256)), linear between knots at every 128 of d (d clamped to
+ * -2047..2047); 1..4095. */
+int scmc_mix_squash(int d);
 void scmc_mix_context_init(ScmcMixContext *c);
 void scmc_mix_weights_init(ScmcMixWeights *w);
 /* Starts a decision on weights w. */
