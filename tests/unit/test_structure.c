@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "scmc/scmc.h"
+#include "entropy/mixer.h"
 #include "entropy/range_coder.h"
 #include "layers/semantic/semantic.h"
 #include "layers/structure/correction.h"
@@ -1036,6 +1037,60 @@ START_TEST(correction_parts_refine_coarse_to_fine)
 }
 END_TEST
 
+START_TEST(correction_models_start_from_the_trained_tables)
+{
+    /* One step of each set of starting states (correction_states.h). */
+    static const int steps[SCMC_CORRECTION_START_SETS][2] = { { 200, 0 }, { 60, 0 }, { 30, 1 }, { 15, 1 }, { 6, 1 } };
+    static const int edges[][3] = { { 100, 0, 0 }, { 99, 0, 1 }, { 4095, 1, 2 }, { 24, 1, 2 }, { 23, 1, 3 },
+                                    { 12, 1, 3 }, { 11, 1, 4 }, { 1, 1, 4 } };
+    for (size_t k = 0; k < sizeof(edges) / sizeof(edges[0]); k++)
+        ck_assert_int_eq(scmc_correction_start_set(edges[k][0], edges[k][1]), edges[k][2]);
+    ScmcImage flat, img;
+    grey(&flat, 96, 64);
+    scene(&img, 96, 64);
+    add_noise(&img, 7, 29);
+    ScmcCorrectionStates *st = malloc(sizeof(*st));
+    ck_assert_ptr_nonnull(st);
+    for (int s = 0; s < SCMC_CORRECTION_START_SETS; s++) {
+        const int step = steps[s][0], dq = steps[s][1];
+        ck_assert_int_eq(scmc_correction_start_set(step, dq), s);
+        /* Nothing to correct: only the block flags are coded, so every other model ends where its
+         * set's table started it. */
+        ScmcCorrectionPayload pay;
+        ck_assert_int_eq(scmc_correction_encode_rd(&flat, &flat, step, step, SCMC_CORRECTION_RDO_LAMBDA, dq, 1, &pay),
+                         SCMC_OK);
+        ck_assert_int_eq(scmc_correction_final_states(&pay, 96, 64, st), SCMC_OK);
+        ck_assert_int_eq(st->set, s);
+        const int block_models = 2 * 5 * 3; /* the table's first entries (bitstream-spec/structure.md) */
+        for (int i = block_models; i < SCMC_CORRECTION_START_PROBS; i++) {
+            const int code = scmc_correction_start_probs[s][i];
+            const int p1 = code ? scmc_mix_squash(16 * code) << 4 : 32768;
+            ck_assert_msg(st->p1[i] == p1 && st->count[i] == (code != 0), "set %d entry %d: %d/%d, code %d", s, i,
+                          st->p1[i], st->count[i], code);
+        }
+        ck_assert_mem_eq(st->weights, scmc_correction_start_weights[s], sizeof(st->weights));
+        scmc_correction_payload_free(&pay);
+        /* A real correction decodes from the same set as it was coded with. */
+        ck_assert_int_eq(scmc_correction_encode_rd(&img, &flat, step, step, SCMC_CORRECTION_RDO_LAMBDA, dq, 1, &pay),
+                         SCMC_OK);
+        ScmcCorrection *c;
+        ScmcImage out;
+        ck_assert_int_eq(scmc_correction_parse(&pay, pay.count, 96, 64, &c), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_apply(c, &flat, &out), SCMC_OK);
+        ck_assert_double_gt(scmc_psnr(&img, &out), scmc_psnr(&img, &flat) + (step < 100 ? 3 : 0.5));
+        /* and its final states are those of the encoder's models */
+        ck_assert_int_eq(scmc_correction_final_states(&pay, 96, 64, st), SCMC_OK);
+        ck_assert_int_eq(st->set, s);
+        scmc_image_free(&out);
+        scmc_correction_free(c);
+        scmc_correction_payload_free(&pay);
+    }
+    free(st);
+    scmc_image_free(&img);
+    scmc_image_free(&flat);
+}
+END_TEST
+
 /* Flat 40 | a linear ramp over 8 pixels | flat 200 (channel 0; the others follow at other
  * levels), the kind of edge a coarse wavelet correction leaves. */
 static void ramp(ScmcImage *img, int w, int h)
@@ -1345,6 +1400,7 @@ static Suite *suite(void)
     tcase_add_test(tc, restore_syntax_round_trips_and_refuses_bad_values);
     tcase_add_test(tc, restore_fit_undoes_a_blur_and_keeps_flat_areas);
     tcase_add_test(tc, correction_payload_carries_the_filter);
+    tcase_add_test(tc, correction_models_start_from_the_trained_tables);
     suite_add_tcase(s, tc);
     return s;
 }
