@@ -58,10 +58,10 @@ void scmc_structure_params_for(int detail, int quality, int with_signal, ScmcStr
     /* Luma steps of the wavelet correction under a signal layer, per quality 1..8 (chroma 4 %
      * coarser, as in the levels). The learned codec spends more on the low frequencies of smooth
      * pictures than the wavelet does (measured: docs/structure.md), so under it the correction is
-     * far finer than the structure level alone uses; the sketch stays level 3's (a finer sketch
-     * measured no better under a fine correction, and costs twice the encoding time). The map is
-     * session 15's (85, 42, 30, 21, 15, 10, 7, 5) times 0.72 (once STR7 made the correction
-     * cheaper, finer steps paid: docs/structure.md), for qualities 2-8 times 1.25 (below). */
+     * far finer than the structure level alone uses; the lattice and sample settings are level
+     * 3's, the sketch is left empty (below). The map is session 15's (85, 42, 30, 21, 15, 10, 7,
+     * 5) times 0.72 (once STR7 made the correction cheaper, finer steps paid: docs/structure.md),
+     * for qualities 2-8 times 1.25 (below). */
     static const int16_t step_under_signal[8] = { 61, 38, 28, 19, 14, 9, 6, 5 };
     scmc_structure_params(detail != SCMC_STRUCTURE_DETAIL_AUTO ? detail : SCMC_STRUCTURE_DETAIL_ALONE, p);
     if (detail != SCMC_STRUCTURE_DETAIL_AUTO || !with_signal)
@@ -74,6 +74,12 @@ void scmc_structure_params_for(int detail, int quality, int with_signal, ScmcStr
      * those of one quantizer (37.5 -> 38, ...) and its weight 0.17 step^2 (docs/structure.md,
      * "Dependent quantization"). */
     p->wavelet_dq = q >= 2;
+    /* Under a correction this fine the sketch's edges and their side samples do not pay for their
+     * ~180 bytes: the correction codes the same edges anyway, and a sketch-level base with them
+     * measured no better under it (session 21: six Kodak pictures, qualities 1-8, -0.79 % BD-rate
+     * without them; docs/structure.md, "Under a signal layer"). The lattice samples remain, so
+     * sub-layer 0 is a few dozen bytes. */
+    p->edge_density = 0;
     /* Under the signal layer the correction is most of the stream and worth cutting into parts;
      * at the levels' few hundred bytes the parts' container entries would cost more than 1 %. */
     p->wavelet_split = 1;

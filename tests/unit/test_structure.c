@@ -269,9 +269,10 @@ END_TEST
 
 START_TEST(auto_params_follow_the_signal_quality)
 {
-    /* explicit levels pass through; auto is level 3 without a signal layer; under one, the sketch
-     * stays level 3's and the wavelet step is finer than any fixed level's and falls with the
-     * quality, so the correction spends more and lands closer at quality 8 than at 1 */
+    /* explicit levels pass through; auto is level 3 without a signal layer; under one, the
+     * lattice is level 3's, the sketch is empty (the correction carries the edges) and the wavelet
+     * step is finer than any fixed level's and falls with the quality, so the correction spends
+     * more and lands closer at quality 8 than at 1 */
     ScmcStructureParams p, level3, level5, q1, q8;
     scmc_structure_params(3, &level3);
     scmc_structure_params(5, &level5);
@@ -283,7 +284,8 @@ START_TEST(auto_params_follow_the_signal_quality)
     for (int q = 1; q <= 8; q++) {
         scmc_structure_params_for(SCMC_STRUCTURE_DETAIL_AUTO, q, 1, &p);
         ck_assert_int_eq(p.scale_log2, level3.scale_log2);
-        ck_assert_double_eq(p.edge_density, level3.edge_density);
+        ck_assert_int_eq(p.lattice, level3.lattice);
+        ck_assert_double_eq(p.edge_density, 0);
         ck_assert_int_le(p.wavelet_step, prev);
         ck_assert_int_lt(p.wavelet_step, level5.wavelet_step);
         ck_assert_int_ge(p.wavelet_chroma_step, p.wavelet_step);
@@ -296,6 +298,27 @@ START_TEST(auto_params_follow_the_signal_quality)
     ScmcImage img, base0, sketch_level, c1, c8;
     scene(&img, 192, 128);
     grey(&base0, 192, 128);
+    /* the scene's edges are in a dense sketch, none in the sketch under a signal layer */
+    ScmcStructureParams dense;
+    dense_params(&dense);
+    for (int k = 0; k < 2; k++) {
+        uint8_t *pay;
+        size_t size, edges = 0;
+        ScmcStructure *st;
+        int gw, gh;
+        const uint8_t *grid;
+        ck_assert_int_eq(scmc_structure_encode(&img, &base0, k ? &q1 : &dense, &pay, &size), SCMC_OK);
+        ck_assert_int_eq(scmc_structure_parse(pay, size, img.width, img.height, &st), SCMC_OK);
+        scmc_structure_grid(st, &gw, &gh, &grid);
+        for (int i = 0; i < gw * gh; i++)
+            edges += grid[i];
+        if (k)
+            ck_assert_uint_eq(edges, 0);
+        else
+            ck_assert_uint_gt(edges, 20);
+        scmc_structure_free(st);
+        free(pay);
+    }
     code(&img, &base0, &q1, &sketch_level, NULL);
     size_t b1, b8;
     code_correction(&img, &sketch_level, q1.wavelet_step, q1.wavelet_chroma_step, &c1, &b1);
