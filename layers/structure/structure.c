@@ -14,13 +14,15 @@
 #include "structure_internal.h"
 
 /* The layer has no learned network; its identifier names the version of the payload syntax, of
- * the correction's trained starting states and of the rebuild ("STRA", the tenth: trained
- * starting states of the correction's models; "STR9": dependent quantization of the correction
- * and its split into three sub-layers; "STR8": a restoration filter after the correction; "STR7":
- * the correction's coefficients in mixed bits; "STR6": edge sharpening after the correction;
- * "STR5": the wavelet correction sub-layer; "STR4": split lattice cells, biharmonic field,
- * softened upsampling), so a decoder never pairs a stream with a different rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545241u
+ * the correction's trained starting states and of the rebuild ("STRB": the mixer's fast
+ * probabilities on a window of 8 bits instead of 32, the starting states trained again; "STRA",
+ * the tenth: trained starting states of the correction's models; "STR9": dependent quantization
+ * of the correction and its split into three sub-layers; "STR8": a restoration filter after the
+ * correction; "STR7": the correction's coefficients in mixed bits; "STR6": edge sharpening after
+ * the correction; "STR5": the wavelet correction sub-layer; "STR4": split lattice cells,
+ * biharmonic field, softened upsampling), so a decoder never pairs a stream with a different
+ * rebuild. */
+#define STRUCTURE_MODEL_ID 0x53545242u
 
 uint32_t scmc_structure_model_id(void)
 {

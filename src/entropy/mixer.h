@@ -4,7 +4,7 @@
  *
  * A decision is predicted from up to SCMC_MIX_MAX_CONTEXTS contexts. Each context holds two
  * adaptive probabilities that the bit is 1, one that settles to a window of about 128 bits and
- * one of about 32; their logits (stretch) and a constant are weighted by a set of weights the
+ * one of about 8; their logits (stretch) and a constant are weighted by a set of weights the
  * caller picks, and the weighted sum's logistic (squash) is the coded probability. After the bit
  * the weights move along the gradient of its code length and every probability towards the bit.
  * Everything is integer arithmetic in a fixed order, so encoder and decoder agree on every
