@@ -5,10 +5,11 @@ printed per image and as a mean. For encoder changes and weight files measured b
 harness run (scmc_bench.py).
 
   /usr/bin/python3 benches/ab_streams.py SCMC_A SCMC_B IMG... [--quality 1,2,...,8]
-        [--a-args "..."] [--b-args "..."] [--jobs 2] [--work DIR]
+        [--a-args "..."] [--b-args "..."] [--jobs 2] [--work DIR] [--metric psnr|msssim]
 
 --a-args / --b-args are extra `scmc encode` options of one side (e.g. --b-args "--layers signal"
-with the same binary twice). Bits per pixel are whole files, headers included.
+with the same binary twice). Bits per pixel are whole files, headers included. --metric msssim
+measures the BD-rate on MS-SSIM (its plain values, as scmc_bench.py does) instead of PSNR.
 """
 import argparse
 import concurrent.futures
@@ -23,17 +24,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bdrate import bd_rate  # noqa: E402
 
 
-def point(scmc, extra, img, quality, work, tag):
-    """(bpp, PSNR) of img coded by scmc at quality."""
+def point(scmc, extra, img, quality, work, tag, metric):
+    """(bpp, PSNR or MS-SSIM) of img coded by scmc at quality."""
     stem = f"{tag}-{os.path.splitext(os.path.basename(img))[0]}-q{quality}"
     stream, decoded = os.path.join(work, stem + ".scmc"), os.path.join(work, stem + ".png")
     subprocess.run([scmc, "encode", "-q", "--quality", str(quality)] + extra + [img, "-o", stream], check=True)
     subprocess.run([scmc, "decode", "-q", stream, "-o", decoded], check=True)
     out = subprocess.run([scmc, "compare", img, decoded, "--json"], check=True, capture_output=True, text=True)
-    psnr = json.loads(out.stdout)["psnr"]
+    value = json.loads(out.stdout)[metric]
     info = json.loads(subprocess.run([scmc, "info", stream, "--json"], check=True, capture_output=True,
                                      text=True).stdout)
-    return info["bytes"] * 8 / (info["width"] * info["height"]), psnr if psnr is not None else 99.0
+    return info["bytes"] * 8 / (info["width"] * info["height"]), value if value is not None else 99.0
 
 
 def main():
@@ -46,6 +47,7 @@ def main():
     ap.add_argument("--b-args", default="")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--work", default=None, help="where the streams and decodes go (default: a temporary folder)")
+    ap.add_argument("--metric", choices=("psnr", "msssim"), default="psnr")
     args = ap.parse_args()
     qualities = [int(q) for q in args.quality.split(",")]
     sides = {"A": (args.scmc_a, shlex.split(args.a_args)), "B": (args.scmc_b, shlex.split(args.b_args))}
@@ -53,7 +55,7 @@ def main():
         work = args.work or tmp
         os.makedirs(work, exist_ok=True)
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
-            jobs = {(tag, img, q): ex.submit(point, scmc, extra, img, q, work, tag)
+            jobs = {(tag, img, q): ex.submit(point, scmc, extra, img, q, work, tag, args.metric)
                     for img in args.images for q in qualities for tag, (scmc, extra) in sides.items()}
             res = {k: f.result() for k, f in jobs.items()}
     bds = []
@@ -62,7 +64,8 @@ def main():
         b = [res[("B", img, q)] for q in qualities]
         bd = bd_rate(a, b)
         bds.append(bd)
-        cells = " ".join(f"q{q} {pa[0]:.4f}/{pa[1]:.2f}->{pb[0]:.4f}/{pb[1]:.2f}" for q, pa, pb in zip(qualities, a, b))
+        fmt = ".2f" if args.metric == "psnr" else ".4f"
+        cells = " ".join(f"q{q} {pa[0]:.4f}/{pa[1]:{fmt}}->{pb[0]:.4f}/{pb[1]:{fmt}}" for q, pa, pb in zip(qualities, a, b))
         print(f"{os.path.basename(img)} {cells} BD " + ("n/a (needs 4 qualities over a shared range)" if bd is None else f"{bd:+.2f} %"), flush=True)
     valid = [b for b in bds if b is not None]
     if valid:
