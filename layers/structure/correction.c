@@ -728,17 +728,24 @@ static void contexts_init(Contexts *m, int set)
                 memcpy(((ScmcMixWeights *)base)[i].w, *weights++, sizeof(ScmcMixWeights));
                 continue;
             }
-            /* The probability of a 1 in 1/65536 units. */
+            /* Code 0: the untrained start; else the probability of a 1 (1/65536 units) and a count
+             * of 1. */
             const int k = *code++;
-            const uint16_t p1 = (uint16_t)(k ? scmc_mix_squash(16 * k) << 4 : 1 << 15);
+            const uint16_t p1 = (uint16_t)(scmc_mix_squash(16 * k) << 4);
             if (mf->kind == FIELD_BIT) {
                 ScmcBitModel *bm = &((ScmcBitModel *)base)[i];
-                bm->p0 = (uint16_t)(SCMC_CDF_TOTAL - p1);
-                bm->count = k != 0;
+                scmc_bit_model_init(bm);
+                if (k) {
+                    bm->p0 = (uint16_t)(SCMC_CDF_TOTAL - p1);
+                    bm->count = 1;
+                }
             } else {
                 ScmcMixContext *mc = &((ScmcMixContext *)base)[i];
-                mc->slow = mc->fast = p1;
-                mc->count = k != 0;
+                scmc_mix_context_init(mc);
+                if (k) {
+                    mc->slow = mc->fast = p1;
+                    mc->count = 1;
+                }
             }
         }
     }

@@ -15,7 +15,7 @@ static const int16_t squash_knots[33] = {
 #define BIAS_INPUT 77              /* the constant input: 0.3 in stretch units */
 #define LEARNING_RATE 20           /* weight step per (input x error) in 2^-16 units */
 #define SLOW_SHIFT 7               /* the slow probability's window: 128 bits */
-#define FAST_SHIFT 3               /* the fast one's: 8 bits (32 until STR10) */
+#define FAST_SHIFT 3               /* the fast one's: 8 bits (32 until structure format STRA) */
 
 /* v / 2^s rounded towards minus infinity (a right shift of a negative value is
  * implementation-defined in C, so it is spelled out). */

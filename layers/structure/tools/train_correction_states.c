@@ -216,13 +216,16 @@ static int write_table(const char *path, const Job *job, int64_t min_updates, co
     }
     fprintf(f, "};\n\nconst int32_t scmc_correction_start_weights[SCMC_CORRECTION_START_SETS][SCMC_CORRECTION_START_WEIGHTS]"
                "[SCMC_MIX_INPUTS] = {\n");
+    ScmcMixWeights untrained;
+    scmc_mix_weights_init(&untrained);
     for (int s = 0; s < NS; s++) {
         fprintf(f, "    {\n");
         for (int i = 0; i < NW; i++) {
             fprintf(f, "        {");
             for (int k = 0; k < SCMC_MIX_INPUTS; k++) {
-                /* 0.2, the untrained weight, where no picture used the set */
-                const int64_t w = p->weight_n[s][i] ? div_round(p->weight_sum[s][i][k], p->weight_n[s][i]) : 65536 / 5;
+                /* the untrained weight where no picture used the set */
+                const int64_t w = p->weight_n[s][i] ? div_round(p->weight_sum[s][i][k], p->weight_n[s][i])
+                                                    : untrained.w[k];
                 fprintf(f, "%s%lld", k ? ", " : "", (long long)w);
             }
             fprintf(f, "},\n");
