@@ -5,6 +5,7 @@
 #include "scmc/scmc.h"
 #include "container/container.h"
 #include "entropy/range_coder.h"
+#include "enhance.h"
 #include "signal_codec.h"
 
 /* The transforms downsample by 16 (y) and 64 (z): images are padded to a multiple of 64. */
@@ -630,16 +631,111 @@ static int quantize_latents(const ScmcSignalModel *m, const ScmcTensor *y, const
     return scmc_signal_each_symbol(m, v, y->h, y->w, m->groups, round_in_context, &p);
 }
 
+/* The fields of sub-layer 0 before z (bitstream-spec/signal.md, "Sub-layer 0"). */
+static void put_header(ScmcRangeEncoder *e, const ScmcSignalModel *m, int quality, int show_mean, int strength,
+                       int latents)
+{
+    scmc_renc_bypass(e, (uint32_t)(quality - 1), 3);
+    scmc_renc_bypass(e, (uint32_t)show_mean, 1);
+    if (m->enhancer.channels) {
+        scmc_renc_bypass(e, (uint32_t)strength, 2);
+        scmc_renc_bypass(e, (uint32_t)latents, 1);
+    }
+}
+
+/* *out = base restored by the model's network at the strength (*strength) whose picture is
+ * closest to img; base itself (strength 0) when no strength helps or the model has no network. */
+static int restore_base(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img, const ScmcImage *base,
+                        int quality, int *strength, ScmcImage *out)
+{
+    *strength = 0;
+    int r = scmc_image_copy(out, base);
+    if (r || !m->enhancer.channels)
+        return r;
+    float *corr;
+    r = scmc_enhance_correction(&m->enhancer, ops, base, quality, &corr);
+    uint64_t best = squared_error(img, base);
+    for (int s = 1; s < SCMC_ENHANCE_NUM_STRENGTHS && !r; s++) {
+        ScmcImage t;
+        r = scmc_enhance_apply(base, corr, s, &t);
+        if (r)
+            break;
+        const uint64_t err = squared_error(img, &t);
+        if (err < best) {
+            best = err;
+            *strength = s;
+            scmc_image_free(out);
+            *out = t;
+        } else {
+            scmc_image_free(&t);
+        }
+    }
+    free(corr);
+    if (r)
+        scmc_image_free(out);
+    return r;
+}
+
+/* With the latents in out (sub-layer 0 with z, then the groups), whether they remove more squared
+ * error from the restored base than lambda times their bits; if not, out becomes sub-layer 0
+ * alone, without z (the restoration is then the whole layer). */
+static int drop_latents_unless_they_pay(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
+                                        const ScmcImage *restored, int quality, int strength, double lambda,
+                                        ScmcPayloads *out)
+{
+    ScmcSignalDecoder probe;
+    ScmcImage full = { 0 };
+    int r = scmc_signal_decoder_init(&probe, m, ops, img->width, img->height);
+    if (r)
+        return r;
+    for (int i = 0; i < out->count && !r; i++)
+        r = scmc_signal_decode_sublayer(&probe, i, out->data[i], out->size[i]);
+    probe.strength = 0; /* paint on the restored base as it is */
+    if (!r)
+        r = scmc_signal_render(&probe, restored, &full);
+    scmc_signal_decoder_free(&probe);
+    if (r)
+        return r;
+    ScmcPayloads alone = { 0 };
+    ScmcRangeEncoder e;
+    scmc_renc_init(&e);
+    put_header(&e, m, quality, 0, strength, 0);
+    r = finish_payload(&e, &alone);
+    if (!r) {
+        double bytes = -(double)(alone.size[0] + scmc_container_sublayer_entry_bytes(alone.size[0]));
+        for (int i = 0; i < out->count; i++)
+            bytes += (double)(out->size[i] + scmc_container_sublayer_entry_bytes(out->size[i]));
+        const double gain = (double)squared_error(img, restored) - (double)squared_error(img, &full);
+        if (gain <= lambda * 8.0 * bytes) {
+            scmc_payloads_free(out);
+            *out = alone;
+            alone.count = 0;
+        }
+    }
+    scmc_payloads_free(&alone);
+    scmc_image_free(&full);
+    return r;
+}
+
 int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
-                       const ScmcImage *base, const ScmcSignalEncodeParams *par, ScmcPayloads *out)
+                       const ScmcImage *base_in, const ScmcSignalEncodeParams *par, ScmcPayloads *out)
 {
     const int W = img->width, H = img->height, quality = par->quality;
     const int wp = (W + PAD - 1) / PAD * PAD, hp = (H + PAD - 1) / PAD * PAD;
     const int M = m->M, yh = hp / 16, yw = wp / 16, zh = hp / 64, zw = wp / 64;
-    ScmcTensor x;
-    int r = scmc_tensor_alloc(&x, 3, hp, wp);
+    /* the latents code the picture against the restored base */
+    ScmcImage restored;
+    int strength;
+    int r = restore_base(m, ops, img, base_in, quality, &strength, &restored);
     if (r)
         return r;
+    const ScmcImage *base = &restored;
+    ScmcTensor x;
+    r = scmc_tensor_alloc(&x, 3, hp, wp);
+    if (r) {
+        scmc_image_free(&restored);
+        return r;
+    }
     for (int c = 0; c < 3; c++) /* residual in [-1, 1]; the padding is zero residual */
         for (int y = 0; y < H; y++)
             for (int xx = 0; xx < W; xx++) {
@@ -690,6 +786,7 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
             memcpy(probe.mean_q, mean_q, sizeof(int32_t) * (size_t)M * yh * yw);
             probe.quality = quality;
             probe.show_mean = 1;
+            probe.latents = 1;
             r = scmc_signal_render(&probe, base, &painted);
             scmc_signal_decoder_free(&probe);
         }
@@ -720,8 +817,7 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
     if (!r) {
         ScmcRangeEncoder e;
         scmc_renc_init(&e);
-        scmc_renc_bypass(&e, (uint32_t)(quality - 1), 3);
-        scmc_renc_bypass(&e, (uint32_t)show_mean, 1);
+        put_header(&e, m, quality, show_mean, strength, 1);
         for (int c = 0; c < m->N; c++)
             for (int i = 0; i < zh * zw; i++)
                 scmc_signal_put_z(&e, m, quality, c, z[(size_t)c * zh * zw + i]);
@@ -743,6 +839,9 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
         groups.data[g] = NULL;
     }
     scmc_payloads_free(&groups);
+    if (!r && par->lambda > 0 && m->enhancer.channels)
+        r = drop_latents_unless_they_pay(m, ops, img, base, quality, strength, par->lambda, out);
+    scmc_image_free(&restored);
     free(z);
     free(mean_q);
     free(v);
@@ -784,6 +883,8 @@ void scmc_signal_decoder_free(ScmcSignalDecoder *d)
     free(d->mean_q);
     free(d->y);
     free(d->scale_idx);
+    scmc_image_free(&d->restored);
+    scmc_image_free(&d->restored_from);
     memset(d, 0, sizeof(*d));
 }
 
@@ -801,13 +902,15 @@ int scmc_signal_decode_sublayer(ScmcSignalDecoder *d, int index, const uint8_t *
             return SCMC_ERR_NOMEM;
         const int q = 1 + (int)scmc_rdec_bypass(&dec, 3);
         const int show = (int)scmc_rdec_bypass(&dec, 1);
-        int r = SCMC_OK;
-        for (int c = 0; c < m->N && !r; c++)
+        const int strength = m->enhancer.channels ? (int)scmc_rdec_bypass(&dec, 2) : 0;
+        const int latents = m->enhancer.channels ? (int)scmc_rdec_bypass(&dec, 1) : 1;
+        int r = !latents && show ? SCMC_ERR_CORRUPT : SCMC_OK;
+        for (int c = 0; c < m->N && !r && latents; c++)
             for (int i = 0; i < d->zh * d->zw && !r; i++)
                 r = get_z(&dec, m, q, c, &z[(size_t)c * d->zh * d->zw + i]);
         if (!r && scmc_rdec_overrun(&dec))
             r = SCMC_ERR_CORRUPT;
-        if (!r)
+        if (!r && latents)
             r = scmc_signal_hyper_synthesis(m, z, d->zh, d->zw, d->mean_q, d->scale_idx);
         if (r) {
             free(z);
@@ -817,9 +920,11 @@ int scmc_signal_decode_sublayer(ScmcSignalDecoder *d, int index, const uint8_t *
         free(z);
         d->quality = q;
         d->show_mean = show;
+        d->strength = strength;
+        d->latents = latents;
         return SCMC_OK;
     }
-    if (!d->quality || index != d->groups_parsed + 1 || index > m->groups)
+    if (!d->quality || !d->latents || index != d->groups_parsed + 1 || index > m->groups)
         return SCMC_ERR_CORRUPT;
     const int per = m->M / m->groups, plane = d->yh * d->yw;
     int32_t *tmp = malloc(sizeof(int32_t) * (size_t)per * plane);
@@ -848,12 +953,41 @@ int scmc_signal_decode_sublayer(ScmcSignalDecoder *d, int index, const uint8_t *
     return r;
 }
 
-int scmc_signal_render(const ScmcSignalDecoder *d, const ScmcImage *base, ScmcImage *out)
+/* d->restored = base restored at d->strength, made again only when base is not the one it was
+ * made from. */
+static int restore(ScmcSignalDecoder *d, const ScmcImage *base)
+{
+    const ScmcImage *f = &d->restored_from;
+    if (d->restored.rgb && f->width == base->width && f->height == base->height &&
+        !memcmp(f->rgb, base->rgb, (size_t)base->width * base->height * 3))
+        return SCMC_OK;
+    scmc_image_free(&d->restored);
+    scmc_image_free(&d->restored_from);
+    float *corr;
+    int r = scmc_enhance_correction(&d->m->enhancer, d->ops, base, d->quality, &corr);
+    if (r)
+        return r;
+    r = scmc_enhance_apply(base, corr, d->strength, &d->restored);
+    free(corr);
+    if (!r)
+        r = scmc_image_copy(&d->restored_from, base);
+    if (r)
+        scmc_image_free(&d->restored);
+    return r;
+}
+
+int scmc_signal_render(ScmcSignalDecoder *d, const ScmcImage *base, ScmcImage *out)
 {
     const ScmcSignalModel *m = d->m;
     if (!d->quality)
         return SCMC_ERR_INVALID_ARG;
-    if (d->groups_parsed == 0 && !d->show_mean)
+    if (d->strength) {
+        const int r = restore(d, base);
+        if (r)
+            return r;
+        base = &d->restored;
+    }
+    if (!d->latents || (d->groups_parsed == 0 && !d->show_mean))
         return scmc_image_copy(out, base);
     const int M = m->M, plane = d->yh * d->yw, per = M / m->groups;
     ScmcTensor x;

@@ -1,6 +1,7 @@
-/* The signal layer's payloads (bitstream-spec/signal.md): sub-layer 0 carries the quality and the
- * hyper-latent z; sub-layers 1..G each carry one group of latent channels of y, in the order the
- * model was trained to make every prefix decode well (nested dropout). */
+/* The signal layer's payloads (bitstream-spec/signal.md): sub-layer 0 carries the quality, the
+ * strength of the restoration network (when the model has one) and the hyper-latent z (unless the
+ * layer is the restoration alone); sub-layers 1..G each carry one group of latent channels of y,
+ * in the order the model was trained to make every prefix decode well (nested dropout). */
 #ifndef SCMC_SIGNAL_CODEC_H
 #define SCMC_SIGNAL_CODEC_H
 #include <stddef.h>
@@ -51,11 +52,16 @@ typedef struct ScmcSignalEncodeParams {
                       * cost more rate than their distortion is worth at the quality's lambda */
     int detail_rdo;  /* 1: fit the detail symbols to what the quantized nonlinear channels leave,
                       * by rate-distortion (optimise_detail); 0: keep d_a's, rounded by rd_round */
+    double lambda;   /* > 0: the latents (z and the groups) stay only if the squared RGB error
+                      * they remove from the restored base exceeds lambda times their bits
+                      * (container entries included); 0: they always stay */
 } ScmcSignalEncodeParams;
 
-/* Codes img - base into sub-layer 0 and the first p latent groups (p = groups with all_groups;
- * otherwise chosen per image, at least every group that holds a nonlinear channel), appended to
- * out (zeroed by the caller). The decoder takes unsent groups as their predicted means. */
+/* Restores base with the model's network at the strength closest to img (when the model has
+ * one), then codes img - restored base into sub-layer 0 and the first p latent groups (p = groups
+ * with all_groups; otherwise chosen per image, at least every group that holds a nonlinear
+ * channel), appended to out (zeroed by the caller); with lambda, sub-layer 0 alone when the
+ * latents do not pay. The decoder takes unsent groups as their predicted means. */
 int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
                        const ScmcImage *base, const ScmcSignalEncodeParams *par, ScmcPayloads *out);
 
@@ -65,15 +71,21 @@ typedef struct ScmcSignalDecoder {
     int width, height, yh, yw, zh, zw;
     int quality;          /* 0 until sub-layer 0 is parsed */
     int show_mean;        /* with no group parsed: paint the predicted means (1) or keep base (0) */
+    int strength;         /* restoration strength 0..3 (0: none) */
+    int latents;          /* 1: z was sent and groups may follow; 0: the layer is the restoration */
     int groups_parsed;
     int32_t *z, *mean_q, *y;
     uint8_t *scale_idx;
+    /* the restored base of the last render, and the base it was made from (renders after each
+     * sub-layer restore the same base once) */
+    ScmcImage restored, restored_from;
 } ScmcSignalDecoder;
 
 int scmc_signal_decoder_init(ScmcSignalDecoder *d, const ScmcSignalModel *m, const ScmcNnOps *ops, int width, int height);
 void scmc_signal_decoder_free(ScmcSignalDecoder *d);
 /* Parses sub-layer `index`; leaves the state unchanged on failure. */
 int scmc_signal_decode_sublayer(ScmcSignalDecoder *d, int index, const uint8_t *data, size_t size);
-/* base + the synthesis of the latents parsed so far (dropped groups take their predicted mean). */
-int scmc_signal_render(const ScmcSignalDecoder *d, const ScmcImage *base, ScmcImage *out);
+/* base restored at the parsed strength, + the synthesis of the latents parsed so far (dropped
+ * groups take their predicted mean). */
+int scmc_signal_render(ScmcSignalDecoder *d, const ScmcImage *base, ScmcImage *out);
 #endif

@@ -17,7 +17,7 @@ static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoder
     if (!m)
         return SCMC_ERR_MODEL;
     run->ops->set_threads(run->threads);
-    const ScmcSignalEncodeParams par = { s->quality, SCMC_SIGNAL_RDOQ_MU, 0, 1 };
+    const ScmcSignalEncodeParams par = { s->quality, SCMC_SIGNAL_RDOQ_MU, 0, 1, scmc_signal_judged_lambda(s) };
     return scmc_signal_encode(m, run->ops, img, base, &par, out);
 }
 

@@ -74,6 +74,34 @@ static void int_conv(Loader *ld, ScmcIntConvLayer *c, const char *name, int cin,
         }
 }
 
+/* The optional restoration network: enh.config (channels, blocks), then its convolutions. */
+static void enhancer(Loader *ld, ScmcEnhancer *e)
+{
+    const ScmcWeightTensor *cfg = scmc_weights_get(ld->w, "enh.config", SCMC_DTYPE_I32, 2);
+    if (!cfg) {
+        if (scmc_weights_get(ld->w, "enh.config", SCMC_DTYPE_I32, 0)) {
+            snprintf(ld->err, ld->errlen, "weight file has a restoration network of the wrong shape");
+            ld->failed = 1;
+        }
+        return;
+    }
+    const int32_t *c = cfg->data;
+    if (c[0] < 1 || c[0] > SCMC_ENHANCE_MAX_CHANNELS || c[1] < 0 || c[1] > SCMC_ENHANCE_MAX_BLOCKS) {
+        snprintf(ld->err, ld->errlen, "weight file has an unsupported restoration network");
+        ld->failed = 1;
+        return;
+    }
+    e->channels = c[0];
+    e->blocks = c[1];
+    conv(ld, &e->head, "enh.head", 12 + 1, e->channels, 3);
+    for (int i = 0; i < e->blocks; i++) {
+        char n[32];
+        snprintf(n, sizeof(n), "enh.body.%d", i);
+        conv(ld, &e->body[i], n, e->channels, e->channels, 3);
+    }
+    conv(ld, &e->tail, "enh.tail", e->channels, 12, 3);
+}
+
 /* Checks a CDF of n symbols: 0 .. 65536, strictly increasing. */
 static int valid_cdf(const int32_t *cdf, int n)
 {
@@ -148,6 +176,8 @@ int scmc_signal_model_load(const uint8_t *data, size_t size, ScmcSignalModel *m,
             snprintf(err, errlen, "weight file has a scale-context table of the wrong shape");
             ld.failed = 1;
         }
+        if (!ld.failed)
+            enhancer(&ld, &m->enhancer);
     }
     const ScmcWeightTensor *gl = ld.failed ? NULL : scmc_weights_get(&m->w, "gauss_cdf_length", SCMC_DTYPE_I32, SCMC_SIGNAL_NUM_SCALES);
     const ScmcWeightTensor *gc = ld.failed ? NULL : scmc_weights_get(&m->w, "gauss_cdf", SCMC_DTYPE_I32, 0);

@@ -38,6 +38,16 @@ typedef struct ScmcIntConvLayer {
 /* Kernel and stride of the detail transforms: one latent position per block. */
 #define SCMC_SIGNAL_DETAIL_BLOCK 16
 
+/* The restoration network (layers/signal/enhance.c, docs/signal.md "The restoration network"):
+ * 3 x 3 convolutions at half resolution, head (12 + 1 -> channels), blocks x (channels ->
+ * channels), tail (channels -> 12), ReLU between. Optional in a weight file. */
+#define SCMC_ENHANCE_MAX_BLOCKS 16
+#define SCMC_ENHANCE_MAX_CHANNELS 256
+typedef struct ScmcEnhancer {
+    int channels, blocks;      /* 0: the model has no restoration network */
+    ScmcConvLayer head, body[SCMC_ENHANCE_MAX_BLOCKS], tail;
+} ScmcEnhancer;
+
 typedef struct ScmcSignalModel {
     ScmcWeights w;
     uint32_t id;
@@ -48,6 +58,7 @@ typedef struct ScmcSignalModel {
     ScmcGdnLayer g_a_gdn[3], g_s_igdn[3];
     ScmcIntConvLayer h_s[3];
     const float *gain, *inv_gain;          /* num_qualities x M */
+    ScmcEnhancer enhancer;
     const int32_t *scale_table_q;          /* 64 thresholds, act_bits fraction bits */
     /* added to the hyperprior's scale index per context; all zero when the file has no table */
     int8_t ctx_delta[SCMC_SIGNAL_NUM_CTX][SCMC_SIGNAL_NUM_SCALES];

@@ -61,16 +61,25 @@ void scmc_encoder_close(ScmcEncoder **enc)
     }
 }
 
+double scmc_signal_judged_lambda(const ScmcEncoderSettings *s)
+{
+    /* Under a structure level of its own choosing (auto) the correction's step follows the
+     * quality, and its weight is the stream's; a fixed level is coarser than the quality asks
+     * for and leaves the rest to the signal layer. */
+    if (!(s->layers & SCMC_LAYERS_STRUCTURE) || s->structure_detail != SCMC_STRUCTURE_DETAIL_AUTO || s->keep_layers)
+        return 0.0;
+    ScmcStructureParams sp;
+    scmc_structure_params_for(SCMC_STRUCTURE_DETAIL_AUTO, s->quality, 1, &sp);
+    return sp.wavelet_lambda * sp.wavelet_step * sp.wavelet_step;
+}
+
 /* Whether a signal layer coded over the structure level base1 (its payloads p, its reconstruction
  * out) is worth its bytes: the squared RGB error it removes against its bytes (payloads and their
  * container entries) at the weight the structure layer's correction traded error for bits at, the
  * slope of the structure level's own rate-distortion curve there. An encoder decision only. */
-static int signal_pays(const ScmcEncoderSettings *s, const ScmcImage *img, const ScmcImage *base1,
-                       const ScmcImage *out, const ScmcPayloads *p)
+static int signal_pays(double lambda, const ScmcImage *img, const ScmcImage *base1, const ScmcImage *out,
+                       const ScmcPayloads *p)
 {
-    ScmcStructureParams sp;
-    scmc_structure_params_for(SCMC_STRUCTURE_DETAIL_AUTO, s->quality, 1, &sp);
-    const double lambda = sp.wavelet_lambda * sp.wavelet_step * sp.wavelet_step; /* per bit */
     double bytes = (double)scmc_container_layer_entry_bytes();
     for (int i = 0; i < p->count; i++)
         bytes += (double)(p->size[i] + scmc_container_sublayer_entry_bytes(p->size[i]));
@@ -137,17 +146,14 @@ int scmc_encode(ScmcEncoder *enc, const uint8_t *rgb, int width, int height, siz
         r = ops->encode(&img, &base, &enc->s, &enc->run, p);
         if (r)
             break;
-        /* Under a structure level of its own choosing (auto) the correction's step follows the
-         * quality, and its weight is the stream's; a fixed level is coarser than the quality asks
-         * for and leaves the rest to the signal layer. */
-        const int judged = type == SCMC_LAYER_SIGNAL && (enc->s.layers & SCMC_LAYERS_STRUCTURE) &&
-                           enc->s.structure_detail == SCMC_STRUCTURE_DETAIL_AUTO && !enc->s.keep_layers;
+        const double lambda = type == SCMC_LAYER_SIGNAL ? scmc_signal_judged_lambda(&enc->s) : 0.0;
+        const int judged = lambda > 0;
         ScmcImage before = { 0 };
         if (judged)
             r = scmc_image_copy(&before, &base);
         if (!r)
             r = closed_loop(ops, p, &enc->run, &base);
-        if (judged && !r && !signal_pays(&enc->s, &img, &before, &base, p)) {
+        if (judged && !r && !signal_pays(lambda, &img, &before, &base, p)) {
             scmc_payloads_free(p); /* the stream ends with the structure layer, and so does base */
             scmc_image_free(&base);
             base = before;

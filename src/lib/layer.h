@@ -52,6 +52,12 @@ const ScmcLayerOps *scmc_layer_ops(int type);
 /* Mask of SCMC_LAYERS_* this build can code. */
 unsigned scmc_available_layers(void);
 
+/* The weight (squared RGB error per bit) at which the encoder judges whether a signal layer, or
+ * part of it, pays over the structure level: the structure correction's own, when the structure
+ * layer is coded at a level of its own choosing and layers are not kept regardless; 0 otherwise
+ * (the signal layer then stays whole). */
+double scmc_signal_judged_lambda(const ScmcEncoderSettings *s);
+
 /* The grey every stream starts from (the base of a stream without a semantic layer). */
 #define SCMC_BASE_GREY 128
 #endif

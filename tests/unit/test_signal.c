@@ -7,6 +7,7 @@
 #include "scmc/scmc.h"
 #include "container/container.h"
 #include "container/crc32.h"
+#include "layers/signal/enhance.h"
 #include "layers/signal/signal_codec.h"
 #include "metrics/metrics.h"
 #include "test_util.h"
@@ -375,6 +376,7 @@ START_TEST(detail_channel_paints_its_block)
     const size_t yn = (size_t)m->M * d.yh * d.yw;
     memset(d.mean_q, 0, sizeof(int32_t) * yn);
     d.quality = q;
+    d.latents = 1;
     d.groups_parsed = m->groups;
     ck_assert_int_eq(scmc_signal_render(&d, &base, &plain), SCMC_OK);
     const int c = m->M - m->detail; /* the first detail channel: the strongest component */
@@ -779,6 +781,170 @@ START_TEST(per_quality_z_tables)
 }
 END_TEST
 
+/* The restoration network runs in bands of rows with margins: a picture and its crop from an even
+ * row give the same correction wherever both see the rows the network reads (bands fall at other
+ * rows in each), and odd sizes are corrected like their even extension. */
+START_TEST(restoration_bands_agree)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    ck_assert_int_gt(m->enhancer.channels, 0);
+    const int W = 61, H = 301, top = 46, reach = 2 * (m->enhancer.blocks + 2);
+    ScmcImage img, crop;
+    scene(&img, W, H);
+    ck_assert_int_eq(scmc_image_alloc(&crop, W, H - top), SCMC_OK);
+    memcpy(crop.rgb, img.rgb + (size_t)top * W * 3, (size_t)W * (H - top) * 3);
+    float *a, *b;
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    ck_assert_int_eq(scmc_enhance_correction(&m->enhancer, ops, &img, 3, &a), SCMC_OK);
+    ck_assert_int_eq(scmc_enhance_correction(&m->enhancer, ops, &crop, 3, &b), SCMC_OK);
+    double worst = 0, size = 0;
+    for (int c = 0; c < 3; c++)
+        for (int y = top + reach; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                const float u = a[((size_t)c * H + y) * W + x], v = b[((size_t)c * (H - top) + y - top) * W + x];
+                worst = fmax(worst, fabs(u - v));
+                size = fmax(size, fabs(u));
+            }
+    ck_assert_msg(worst < 1e-3, "correction differs by %g between the picture and its crop", worst);
+    ck_assert_msg(size > 0.05, "the network corrects nothing (largest %g)", size);
+    free(a);
+    free(b);
+    ck_assert_int_eq(scmc_enhance_correction(&m->enhancer, ops, &img, 9, &a), SCMC_ERR_INVALID_ARG);
+    ck_assert_ptr_null(a);
+    scmc_image_free(&img);
+    scmc_image_free(&crop);
+}
+END_TEST
+
+/* The encoder restores base at the strength closest to the picture; with a weight that no latent
+ * can pay for, the layer is sub-layer 0 alone and decodes to the restored base, never further from
+ * the picture than base; a stream claiming latents it does not have, or groups after the
+ * restoration alone, is refused; the render follows a new base. */
+START_TEST(restoration_alone)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    const int W = 96, H = 70;
+    ScmcImage img, base, out, plain;
+    scene(&img, W, H);
+    ck_assert_int_eq(scmc_image_copy(&base, &img), SCMC_OK);
+    for (size_t i = 0; i < (size_t)W * H * 3; i += 3 * 5) /* a base that misses the detail */
+        base.rgb[i] = (uint8_t)(base.rgb[i] / 16 * 16);
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    ScmcPayloads p = { 0 }, all = { 0 };
+    const ScmcSignalEncodeParams par = { 1, SCMC_SIGNAL_RDOQ_MU, 0, 1, 1e12 }, keep = { 1, SCMC_SIGNAL_RDOQ_MU, 0, 1, 0 };
+    ck_assert_int_eq(scmc_signal_encode(m, ops, &img, &base, &par, &p), SCMC_OK);
+    ck_assert_int_eq(scmc_signal_encode(m, ops, &img, &base, &keep, &all), SCMC_OK);
+    ck_assert_int_eq(p.count, 1);
+    ck_assert_int_gt(all.count, 1);
+    ck_assert_uint_le(p.size[0], 2);
+    ScmcSignalDecoder d;
+    ck_assert_int_eq(scmc_signal_decoder_init(&d, m, ops, W, H), SCMC_OK);
+    ck_assert_int_eq(scmc_signal_decode_sublayer(&d, 0, p.data[0], p.size[0]), SCMC_OK);
+    ck_assert_int_eq(d.latents, 0);
+    /* groups after the restoration alone: refused */
+    ck_assert_int_eq(scmc_signal_decode_sublayer(&d, 1, all.data[1], all.size[1]), SCMC_ERR_CORRUPT);
+    ck_assert_int_eq(scmc_signal_render(&d, &base, &out), SCMC_OK);
+    ck_assert_double_le(scmc_mse(&img, &out), scmc_mse(&img, &base));
+    float *corr;
+    ck_assert_int_eq(scmc_enhance_correction(&m->enhancer, ops, &base, 1, &corr), SCMC_OK);
+    ck_assert_int_eq(scmc_enhance_apply(&base, corr, d.strength, &plain), SCMC_OK);
+    ck_assert_mem_eq(out.rgb, plain.rgb, (size_t)W * H * 3);
+    for (int s = 0; s < SCMC_ENHANCE_NUM_STRENGTHS; s++) { /* the chosen strength is the closest */
+        ScmcImage t;
+        ck_assert_int_eq(scmc_enhance_apply(&base, corr, s, &t), SCMC_OK);
+        ck_assert_double_le(scmc_mse(&img, &out), scmc_mse(&img, &t));
+        scmc_image_free(&t);
+    }
+    free(corr);
+    scmc_image_free(&out);
+    scmc_image_free(&plain);
+    /* another base: restored afresh, not the one cached */
+    ScmcImage grey;
+    ck_assert_int_eq(scmc_image_alloc(&grey, W, H), SCMC_OK);
+    scmc_image_fill(&grey, 90, 90, 90);
+    ck_assert_int_eq(scmc_signal_render(&d, &grey, &out), SCMC_OK);
+    ck_assert_int_eq(scmc_enhance_correction(&m->enhancer, ops, &grey, 1, &corr), SCMC_OK);
+    ck_assert_int_eq(scmc_enhance_apply(&grey, corr, d.strength, &plain), SCMC_OK);
+    ck_assert_mem_eq(out.rgb, plain.rgb, (size_t)W * H * 3);
+    free(corr);
+    scmc_signal_decoder_free(&d);
+    /* show_mean without latents: refused */
+    ScmcRangeEncoder e;
+    uint8_t *bad;
+    size_t bad_size;
+    scmc_renc_init(&e);
+    scmc_renc_bypass(&e, 0, 3);
+    scmc_renc_bypass(&e, 1, 1);
+    scmc_renc_bypass(&e, 2, 2);
+    scmc_renc_bypass(&e, 0, 1);
+    ck_assert_int_eq(scmc_renc_finish(&e, &bad, &bad_size), 0);
+    ck_assert_int_eq(scmc_signal_decoder_init(&d, m, ops, W, H), SCMC_OK);
+    ck_assert_int_eq(scmc_signal_decode_sublayer(&d, 0, bad, bad_size), SCMC_ERR_CORRUPT);
+    ck_assert_int_eq(d.quality, 0);
+    scmc_signal_decoder_free(&d);
+    free(bad);
+    scmc_payloads_free(&p);
+    scmc_payloads_free(&all);
+    scmc_image_free(&out);
+    scmc_image_free(&plain);
+    scmc_image_free(&grey);
+    scmc_image_free(&img);
+    scmc_image_free(&base);
+}
+END_TEST
+
+/* A weight file without the network (enh.* dropped) codes sub-layer 0 without the strength and
+ * latents fields, as before the network, and is another model; a network of a bad shape is refused. */
+START_TEST(restoration_optional_in_the_weights)
+{
+    static const char *const drop[] = { "enh.config", "enh.head.weight", "enh.head.bias", "enh.body.0.weight",
+                                        "enh.body.0.bias", "enh.body.1.weight", "enh.body.1.bias",
+                                        "enh.body.2.weight", "enh.body.2.bias", "enh.body.3.weight",
+                                        "enh.body.3.bias", "enh.tail.weight", "enh.tail.bias", NULL };
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    ck_assert_int_eq(m->enhancer.blocks, 4); /* the list above */
+    size_t size;
+    uint8_t *file = rewrite_weights(drop, NULL, 0, &size);
+    ScmcSignalModel plain;
+    char err[256];
+    ck_assert_int_eq(scmc_signal_model_load(file, size, &plain, err, sizeof(err)), SCMC_OK);
+    free(file);
+    ck_assert_int_eq(plain.enhancer.channels, 0);
+    ck_assert_uint_ne(plain.id, m->id);
+    const int W = 64, H = 64;
+    ScmcImage img, grey, out;
+    scene(&img, W, H);
+    ck_assert_int_eq(scmc_image_alloc(&grey, W, H), SCMC_OK);
+    scmc_image_fill(&grey, 128, 128, 128);
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    ScmcPayloads p[2] = { { 0 }, { 0 } };
+    const ScmcSignalEncodeParams par = { 5, SCMC_SIGNAL_RDOQ_MU, 1, 1, 0 };
+    ck_assert_int_eq(scmc_signal_encode(&plain, ops, &img, &grey, &par, &p[0]), SCMC_OK);
+    ck_assert_int_eq(scmc_signal_encode(m, ops, &img, &grey, &par, &p[1]), SCMC_OK);
+    ScmcSignalDecoder d;
+    ck_assert_int_eq(scmc_signal_decoder_init(&d, &plain, ops, W, H), SCMC_OK);
+    for (int s = 0; s < p[0].count; s++)
+        ck_assert_int_eq(scmc_signal_decode_sublayer(&d, s, p[0].data[s], p[0].size[s]), SCMC_OK);
+    ck_assert_int_eq(d.latents, 1);
+    ck_assert_int_eq(scmc_signal_render(&d, &grey, &out), SCMC_OK);
+    ck_assert_double_lt(scmc_mse(&img, &out), scmc_mse(&img, &grey));
+    scmc_signal_decoder_free(&d);
+    scmc_signal_model_free(&plain);
+    const int32_t bad_cfg[2] = { 0, 4 };
+    const ExtraTensor t = { "enh.config", 1, { 2, 0 }, bad_cfg };
+    static const char *const only_cfg[] = { "enh.config", NULL };
+    file = rewrite_weights(only_cfg, &t, 1, &size);
+    ck_assert_int_eq(scmc_signal_model_load(file, size, &plain, err, sizeof(err)), SCMC_ERR_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(err, "restoration"));
+    free(file);
+    for (int k = 0; k < 2; k++)
+        scmc_payloads_free(&p[k]);
+    scmc_image_free(&out);
+    scmc_image_free(&img);
+    scmc_image_free(&grey);
+}
+END_TEST
+
 static Suite *signal_suite(void)
 {
     Suite *s = suite_create("signal");
@@ -796,6 +962,9 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, detail_symbols_by_rate_distortion);
     tcase_add_test(tc, scale_context_table);
     tcase_add_test(tc, per_quality_z_tables);
+    tcase_add_test(tc, restoration_bands_agree);
+    tcase_add_test(tc, restoration_alone);
+    tcase_add_test(tc, restoration_optional_in_the_weights);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,86 @@
+/* Runs the signal layer's restoration network (layers/signal/enhance.c) on a picture, as the
+ * decoder runs it on base1: writes base + strength's fraction of the correction, and prints the
+ * seconds the network took (the median of --repeat runs). tests/train/test_enhance_tools.py
+ * checks its output against PyTorch; it also measures the network's speed.
+ *   signal_restore IN QUALITY STRENGTH OUT.png [--repeat N] [--threads N] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "scmc/scmc.h"
+#include "image/image.h"
+#include "layers/signal/enhance.h"
+#include "layers/signal/signal_model.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    int repeat = 1, threads = 1;
+    for (int i = 5; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--repeat"))
+            repeat = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--threads"))
+            threads = atoi(argv[i + 1]);
+        else
+            repeat = 0;
+    }
+    const int quality = argc >= 5 ? atoi(argv[2]) : 0, strength = argc >= 5 ? atoi(argv[3]) : -1;
+    if (argc < 5 || argc % 2 == 0 || quality < 1 || quality > 8 || strength < 0 ||
+        strength >= SCMC_ENHANCE_NUM_STRENGTHS || repeat < 1 || repeat > 100 || threads < 1 || threads > 256) {
+        fprintf(stderr, "usage: signal_restore IN QUALITY(1-8) STRENGTH(0-3) OUT.png [--repeat N] [--threads N]\n");
+        return 2;
+    }
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    if (!m || !m->enhancer.channels) {
+        fprintf(stderr, "signal_restore: the built-in signal model has no restoration network\n");
+        return 1;
+    }
+    ScmcImage base, out;
+    char err[256];
+    if (scmc_image_read(argv[1], &base, NULL, err, sizeof(err))) {
+        fprintf(stderr, "signal_restore: %s\n", err);
+        return 1;
+    }
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    ops->set_threads(threads);
+    double *secs = malloc(sizeof(double) * (size_t)repeat);
+    float *corr = NULL;
+    int r = secs ? SCMC_OK : SCMC_ERR_NOMEM;
+    for (int i = 0; i < repeat && !r; i++) {
+        free(corr);
+        const double t0 = now();
+        r = scmc_enhance_correction(&m->enhancer, ops, &base, quality, &corr);
+        secs[i] = now() - t0;
+    }
+    if (!r)
+        r = scmc_enhance_apply(&base, corr, strength, &out);
+    if (!r && scmc_image_write(argv[4], &out, err, sizeof(err))) {
+        fprintf(stderr, "signal_restore: %s\n", err);
+        r = SCMC_ERR_IO;
+    } else if (r) {
+        fprintf(stderr, "signal_restore: %s\n", scmc_strerror(r));
+    }
+    if (!r) {
+        qsort(secs, (size_t)repeat, sizeof(double), by_value);
+        printf("%dx%d quality %d: %.3f s (%s backend, %d thread%s, median of %d)\n", base.width, base.height,
+               quality, secs[repeat / 2], ops->name, threads, threads > 1 ? "s" : "", repeat);
+        scmc_image_free(&out);
+    }
+    free(secs);
+    free(corr);
+    scmc_image_free(&base);
+    return r ? 1 : 0;
+}

@@ -1,0 +1,112 @@
+/* The restoration network's graph (enhance_model.py is its training twin): pixel-unshuffle by 2
+ * with a constant quality plane, 3 x 3 convolutions with ReLU between, pixel-shuffle back. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scmc/scmc.h"
+#include "enhance.h"
+
+const float scmc_enhance_strengths[SCMC_ENHANCE_NUM_STRENGTHS] = { 0.0f, 0.75f, 1.0f, 1.25f };
+
+/* Half-resolution rows per band; each band reads `margin` more rows on either side, the rows the
+ * band's own zero padding would otherwise disturb (one per convolution). */
+#define BAND_ROWS 64
+
+static int run_conv(const ScmcNnOps *ops, const ScmcConvLayer *l, int relu, ScmcTensor *x)
+{
+    ScmcTensor out;
+    const int r = ops->conv2d(x, l->weight, l->bias, l->cout, 3, 1, 1, &out);
+    scmc_tensor_free(x);
+    *x = out;
+    if (!r && relu)
+        scmc_nn_relu(x);
+    return r;
+}
+
+/* Sample (c, y, x) of base, the picture extended to even size by repeating its last row and column. */
+static float sample(const ScmcImage *b, int c, int y, int x)
+{
+    y = y < b->height ? y : b->height - 1;
+    x = x < b->width ? x : b->width - 1;
+    return (float)b->rgb[((size_t)y * b->width + x) * 3 + c];
+}
+
+int scmc_enhance_correction(const ScmcEnhancer *e, const ScmcNnOps *ops, const ScmcImage *base, int quality,
+                            float **corr)
+{
+    *corr = NULL;
+    if (!e->channels || quality < 1 || quality > 8)
+        return SCMC_ERR_INVALID_ARG;
+    const int W = base->width, H = base->height, hw = (W + 1) / 2, hh = (H + 1) / 2;
+    const int margin = e->blocks + 2;
+    const float plane = (float)(quality - 1) / 7.0f;
+    float *out = malloc(sizeof(float) * 3 * (size_t)W * H);
+    if (!out)
+        return SCMC_ERR_NOMEM;
+    int r = SCMC_OK;
+    for (int y0 = 0; y0 < hh && !r; y0 += BAND_ROWS) {
+        const int y1 = y0 + BAND_ROWS < hh ? y0 + BAND_ROWS : hh;
+        const int a = y0 - margin > 0 ? y0 - margin : 0, b = y1 + margin < hh ? y1 + margin : hh;
+        ScmcTensor t;
+        r = scmc_tensor_alloc(&t, 13, b - a, hw);
+        if (r)
+            break;
+        /* channel c * 4 + dy * 2 + dx holds colour c at (2i + dy, 2j + dx), as pixel_unshuffle */
+        for (int c = 0; c < 3; c++)
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) {
+                    float *p = t.data + (size_t)(c * 4 + dy * 2 + dx) * (b - a) * hw;
+                    for (int i = a; i < b; i++)
+                        for (int j = 0; j < hw; j++)
+                            *p++ = (sample(base, c, 2 * i + dy, 2 * j + dx) - 128.0f) / 64.0f;
+                }
+        float *q = t.data + (size_t)12 * (b - a) * hw;
+        for (size_t i = 0; i < (size_t)(b - a) * hw; i++)
+            q[i] = plane;
+        r = run_conv(ops, &e->head, 1, &t);
+        for (int l = 0; l < e->blocks && !r; l++)
+            r = run_conv(ops, &e->body[l], 1, &t);
+        if (!r)
+            r = run_conv(ops, &e->tail, 0, &t);
+        if (!r)
+            for (int c = 0; c < 3; c++)
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++) {
+                        const float *p = t.data + (size_t)(c * 4 + dy * 2 + dx) * (b - a) * hw;
+                        for (int i = y0; i < y1; i++) {
+                            const int y = 2 * i + dy;
+                            if (y >= H)
+                                continue;
+                            float *o = out + ((size_t)c * H + y) * W;
+                            for (int j = 0; j < hw; j++)
+                                if (2 * j + dx < W)
+                                    o[2 * j + dx] = SCMC_ENHANCE_SCALE * p[(size_t)(i - a) * hw + j];
+                        }
+                    }
+        scmc_tensor_free(&t);
+    }
+    if (r) {
+        free(out);
+        return r;
+    }
+    *corr = out;
+    return SCMC_OK;
+}
+
+int scmc_enhance_apply(const ScmcImage *base, const float *corr, int strength, ScmcImage *out)
+{
+    if (strength < 0 || strength >= SCMC_ENHANCE_NUM_STRENGTHS)
+        return SCMC_ERR_INVALID_ARG;
+    const int W = base->width, H = base->height;
+    int r = scmc_image_alloc(out, W, H);
+    if (r)
+        return r;
+    const float s = scmc_enhance_strengths[strength];
+    for (int c = 0; c < 3; c++)
+        for (size_t i = 0; i < (size_t)W * H; i++) {
+            const float v = floorf((float)base->rgb[i * 3 + c] + s * corr[(size_t)c * W * H + i] + 0.5f);
+            out->rgb[i * 3 + c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+    return SCMC_OK;
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+"""Puts the restoration network of a train_enhance.py checkpoint into a signal weight file.
+
+  /usr/bin/python3 layers/signal/train/add_enhancer.py IN.scmw ENHANCE_CKPT OUT.scmw
+
+Every tensor of IN.scmw but an earlier network's (`enh.*`) is copied byte for byte, then the
+network's are appended (docs/weights.md): `enh.config` (int32: channels, blocks) and float32
+`enh.head.{weight,bias}`, `enh.body.{i}.{weight,bias}`, `enh.tail.{weight,bias}` in PyTorch's
+convolution layout. The file's CRC, and so the model id streams carry, changes with them. Prints
+the new id and size."""
+import os
+import struct
+import sys
+import zlib
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export import DT_F32, DT_I32  # noqa: E402
+
+
+def read_tensors(path):
+    """[(name, raw record bytes)] of a weight file, its CRC checked."""
+    data = open(path, "rb").read()
+    if len(data) < 16 or data[:4] != b"SCMW" or zlib.crc32(data[:-4]) & 0xFFFFFFFF != struct.unpack("<I", data[-4:])[0]:
+        raise SystemExit(f"add_enhancer.py: {path} is not a valid weight file")
+    version, count = struct.unpack("<II", data[4:12])
+    pos, out = 12, []
+    for _ in range(count):
+        start = pos
+        (n,) = struct.unpack("<H", data[pos:pos + 2])
+        name = data[pos + 2:pos + 2 + n].decode()
+        pos += 2 + n
+        dtype, ndim = data[pos], data[pos + 1]
+        dims = struct.unpack("<%dI" % ndim, data[pos + 2:pos + 2 + 4 * ndim])
+        pos += 2 + 4 * ndim
+        count_el = 1
+        for d in dims:
+            count_el *= d
+        pos += 4 * count_el
+        out.append((name, data[start:pos]))
+    return version, out
+
+
+def record(name, dtype, t):
+    nb = name.encode()
+    rec = struct.pack("<H", len(nb)) + nb + struct.pack("<BB", dtype, t.dim())
+    rec += struct.pack("<%dI" % t.dim(), *t.shape)
+    flat = t.flatten().tolist()
+    return rec + struct.pack("<%d%s" % (len(flat), "f" if dtype == DT_F32 else "i"), *flat)
+
+
+def network_records(ckpt):
+    ck = torch.load(ckpt, map_location="cpu")
+    sd = ck["model"]
+    recs = [record("enh.config", DT_I32, torch.tensor([ck["channels"], ck["blocks"]], dtype=torch.int32))]
+    names = ["head"] + ["body.%d" % i for i in range(ck["blocks"])] + ["tail"]
+    for n in names:
+        for part in ("weight", "bias"):
+            recs.append(record(f"enh.{n}.{part}", DT_F32, sd[f"{n}.{part}"].float()))
+    return recs
+
+
+def main():
+    if len(sys.argv) != 4:
+        raise SystemExit(__doc__)
+    version, tensors = read_tensors(sys.argv[1])
+    kept = [rec for name, rec in tensors if not name.startswith("enh.")]
+    recs = kept + network_records(sys.argv[2])
+    body = b"SCMW" + struct.pack("<II", version, len(recs)) + b"".join(recs)
+    crc = zlib.crc32(body) & 0xFFFFFFFF
+    tmp = sys.argv[3] + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(body + struct.pack("<I", crc))
+    os.replace(tmp, sys.argv[3])
+    print(f"{sys.argv[3]}: model id {crc:08x}, {len(body) + 4} bytes")
+
+
+if __name__ == "__main__":
+    main()

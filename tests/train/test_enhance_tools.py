@@ -1,0 +1,160 @@
+#!/usr/bin/python3
+"""Tests of the restoration network's tools (layers/signal/train): train_enhance.py trains, resumes
+and refuses bad options; add_enhancer.py reproduces the committed weight file from the committed
+checkpoint; the C network (benches/signal_restore, the decoder's code) restores a picture as the PyTorch one does.
+
+  /usr/bin/python3 tests/train/test_enhance_tools.py PATH/TO/signal_restore
+
+Needs python3-torch; without it every test is skipped with the reason.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+TRAIN = os.path.join(ROOT, "layers", "signal", "train")
+WEIGHTS = os.path.join(ROOT, "layers", "signal", "weights", "signal.scmw")
+CKPT = os.path.join(TRAIN, "checkpoint", "enhance.pt")
+sys.path.insert(0, TRAIN)
+try:
+    import torch
+    from add_enhancer import read_tensors
+    from enhance_model import Enhancer
+    from train_enhance import STRENGTHS, enhance_picture
+    HAVE_TORCH = True
+except ImportError as e:  # pragma: no cover - depends on the machine
+    HAVE_TORCH, WHY = False, f"python3-torch is not installed ({e})"
+
+RESTORE = None
+
+
+def synthetic(path, w, h, seed):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.stack([90 + 80 * x / w, 70 + 110 * y / h, 128 + 60 * np.sin(x / 5.0) * np.cos(y / 4.0)], 2)
+    img[h // 4:h // 2, w // 3:w // 2] = (210, 30, 60)
+    img += rng.normal(0, 8, img.shape)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    Image.fromarray(img).save(path)
+    return img
+
+
+def run(*args):
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True)
+
+
+@unittest.skipUnless(HAVE_TORCH, "" if HAVE_TORCH else WHY)
+class TrainEnhance(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        t = self.tmp.name
+        self.data = os.path.join(t, "pictures")
+        os.mkdir(self.data)
+        for q in (1, 3):
+            os.mkdir(os.path.join(t, f"b-q{q}"))
+        for i, (w, h) in enumerate(((64, 48), (51, 37))):
+            img = synthetic(os.path.join(self.data, f"p{i}.png"), w, h, i)
+            for q, levels in ((1, 32), (3, 8)):  # a coarser base at the lower quality
+                Image.fromarray((img // levels * levels).astype(np.uint8)).save(os.path.join(t, f"b-q{q}", f"p{i}.png"))
+        self.ckpt = os.path.join(t, "e.pt")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def train(self, *extra):
+        return run(os.path.join(TRAIN, "train_enhance.py"), "--ckpt", self.ckpt, "--base-dir",
+                   os.path.join(self.tmp.name, "b-q{q}"), "--data", self.data, "--crop", "16", "--batch", "2",
+                   "--channels", "8", "--blocks", "1", "--threads", "1", *extra)
+
+    def test_trains_resumes_and_evaluates(self):
+        r = self.train("--steps", "3")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("saved at step 3", r.stdout)
+        first = torch.load(self.ckpt)
+        self.assertEqual((first["step"], first["channels"], first["blocks"]), (3, 8, 1))
+        r = self.train("--steps", "5")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("resumed at step 3", r.stdout)
+        self.assertIn("saved at step 5", r.stdout)
+        second = torch.load(self.ckpt)
+        self.assertEqual(second["step"], 5)
+        self.assertFalse(torch.equal(first["model"]["tail.weight"], second["model"]["tail.weight"]))
+        r = self.train("--eval-only", "--eval", os.path.join(self.tmp.name, "b-q{q}"), "--eval-data", self.data)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [line for line in r.stdout.splitlines() if re.match(r"q[13] ", line)]
+        self.assertEqual(len(lines), 2, r.stdout)
+        self.assertIn("over 2", lines[0])
+
+    def test_bad_options_stop_before_training(self):
+        r = run(os.path.join(TRAIN, "train_enhance.py"), "--ckpt", self.ckpt, "--base-dir",
+                os.path.join(self.tmp.name, "b-q1"), "--data", self.data)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("{q} pattern", r.stderr)
+        r = self.train("--steps", "2", "--crop", "15")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("--crop must be even", r.stderr)
+        r = run(os.path.join(TRAIN, "train_enhance.py"), "--ckpt", self.ckpt, "--base-dir",
+                os.path.join(self.tmp.name, "none-q{q}"), "--data", self.data)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no base1 folder", r.stderr)
+        self.assertFalse(os.path.exists(self.ckpt))
+
+
+@unittest.skipUnless(HAVE_TORCH, "" if HAVE_TORCH else WHY)
+class CommittedNetwork(unittest.TestCase):
+    def test_weight_file_comes_from_the_checkpoint(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "again.scmw")
+            r = run(os.path.join(TRAIN, "add_enhancer.py"), WEIGHTS, CKPT, out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(WEIGHTS, "rb") as a, open(out, "rb") as b:
+                self.assertEqual(a.read(), b.read(), "add_enhancer.py with the committed checkpoint changes the weights")
+            names = [n for n, _ in read_tensors(out)[1]]
+            self.assertEqual(names.count("enh.config"), 1)
+
+    def test_decoder_restores_as_pytorch_does(self):
+        ck = torch.load(CKPT, map_location="cpu")
+        net = Enhancer(ck["channels"], ck["blocks"])
+        net.load_state_dict(ck["model"])
+        net.eval()
+        with tempfile.TemporaryDirectory() as tmp:
+            pic, out = os.path.join(tmp, "base.png"), os.path.join(tmp, "out.png")
+            # odd sizes: the network sees the picture extended; 150 rows: more than one band
+            base = synthetic(pic, 99, 301, 7)
+            changed = 0
+            for q, strength in ((1, 3), (4, 1), (8, 2)):
+                r = subprocess.run([RESTORE, pic, str(q), str(strength), out], capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(f"quality {q}", r.stdout)
+                got = np.asarray(Image.open(out).convert("RGB"), dtype=np.float64)
+                corr = enhance_picture(net, base, q)
+                want = np.clip(np.round(base + STRENGTHS[strength] * corr), 0, 255)
+                # float order differs between PyTorch and the C backends: a rounding may flip
+                self.assertLessEqual(np.abs(want - got).max(), 1.0, f"quality {q}")
+                self.assertLess(np.mean(want != got), 0.001, f"quality {q}")
+                changed += np.sum(got != base)
+            self.assertGreater(changed, 0, "the network changed nothing: nothing compared")
+
+    def test_restore_tool_refuses_bad_options(self):
+        for args in (["x.png", "0", "1", "o.png"], ["x.png", "1", "4", "o.png"], ["x.png", "1"]):
+            r = subprocess.run([RESTORE, *args], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("usage", r.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            r = subprocess.run([RESTORE, os.path.join(tmp, "missing.png"), "1", "1", os.path.join(tmp, "o.png")],
+                               capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "o.png")))
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    RESTORE = os.path.abspath(sys.argv.pop(1))
+    unittest.main(verbosity=2)
