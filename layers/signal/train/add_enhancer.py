@@ -16,7 +16,7 @@ import zlib
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from export import DT_F32, DT_I32  # noqa: E402
+from export import DT_F32, DT_I32, record  # noqa: E402
 
 
 def read_tensors(path):
@@ -40,14 +40,6 @@ def read_tensors(path):
         pos += 4 * count_el
         out.append((name, data[start:pos]))
     return version, out
-
-
-def record(name, dtype, t):
-    nb = name.encode()
-    rec = struct.pack("<H", len(nb)) + nb + struct.pack("<BB", dtype, t.dim())
-    rec += struct.pack("<%dI" % t.dim(), *t.shape)
-    flat = t.flatten().tolist()
-    return rec + struct.pack("<%d%s" % (len(flat), "f" if dtype == DT_F32 else "i"), *flat)
 
 
 def network_records(ckpt):

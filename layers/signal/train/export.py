@@ -215,15 +215,20 @@ def tensors(model, ctx_table=None, z_tables=None):
     return out
 
 
+def record(name, dtype, t):
+    """One tensor's bytes in a weight file (docs/weights.md)."""
+    nb = name.encode()
+    rec = struct.pack("<H", len(nb)) + nb + struct.pack("<BB", dtype, t.dim())
+    rec += struct.pack("<%dI" % t.dim(), *t.shape)
+    flat = t.flatten().tolist()
+    return rec + struct.pack("<%d%s" % (len(flat), "f" if dtype == DT_F32 else "i"), *flat)
+
+
 def write(path, items):
     body = bytearray(b"SCMW")
     body += struct.pack("<II", 1, len(items))
     for name, dtype, t in items:
-        nb = name.encode()
-        body += struct.pack("<H", len(nb)) + nb + struct.pack("<BB", dtype, t.dim())
-        body += struct.pack("<%dI" % t.dim(), *t.shape)
-        flat = t.flatten().tolist()
-        body += struct.pack("<%d%s" % (len(flat), "f" if dtype == DT_F32 else "i"), *flat)
+        body += record(name, dtype, t)
     crc = zlib.crc32(bytes(body)) & 0xFFFFFFFF
     body += struct.pack("<I", crc)
     tmp = path + ".tmp"
