@@ -676,9 +676,10 @@ static int restore_base(const ScmcSignalModel *m, const ScmcNnOps *ops, const Sc
     return r;
 }
 
-/* With the latents in out (sub-layer 0 with z, then the groups), whether they remove more squared
- * error from the restored base than lambda times their bits; if not, out becomes sub-layer 0
- * alone, without z (the restoration is then the whole layer). */
+/* With the latents in out (sub-layer 0 with z, then the groups), whether they pay over the
+ * restored base (scmc_pays: the squared error they remove against their bytes beyond sub-layer 0
+ * alone); if not, out becomes sub-layer 0 alone, without z (the restoration is then the whole
+ * layer). */
 static int drop_latents_unless_they_pay(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
                                         const ScmcImage *restored, int quality, int strength, double lambda,
                                         ScmcPayloads *out)
@@ -702,11 +703,9 @@ static int drop_latents_unless_they_pay(const ScmcSignalModel *m, const ScmcNnOp
     put_header(&e, m, quality, 0, strength, 0);
     r = finish_payload(&e, &alone);
     if (!r) {
-        double bytes = -(double)(alone.size[0] + scmc_container_sublayer_entry_bytes(alone.size[0]));
-        for (int i = 0; i < out->count; i++)
-            bytes += (double)(out->size[i] + scmc_container_sublayer_entry_bytes(out->size[i]));
+        const double bytes = scmc_payloads_stream_bytes(out) - scmc_payloads_stream_bytes(&alone);
         const double gain = (double)squared_error(img, restored) - (double)squared_error(img, &full);
-        if (gain <= lambda * 8.0 * bytes) {
+        if (!scmc_pays(gain, lambda, bytes)) {
             scmc_payloads_free(out);
             *out = alone;
             alone.count = 0;

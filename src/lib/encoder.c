@@ -74,18 +74,13 @@ double scmc_signal_judged_lambda(const ScmcEncoderSettings *s)
 }
 
 /* Whether a signal layer coded over the structure level base1 (its payloads p, its reconstruction
- * out) is worth its bytes: the squared RGB error it removes against its bytes (payloads and their
- * container entries) at the weight the structure layer's correction traded error for bits at, the
- * slope of the structure level's own rate-distortion curve there. An encoder decision only. */
+ * out) is worth its bytes (payloads, their container entries and the layer's) by scmc_pays. */
 static int signal_pays(double lambda, const ScmcImage *img, const ScmcImage *base1, const ScmcImage *out,
                        const ScmcPayloads *p)
 {
-    double bytes = (double)scmc_container_layer_entry_bytes();
-    for (int i = 0; i < p->count; i++)
-        bytes += (double)(p->size[i] + scmc_container_sublayer_entry_bytes(p->size[i]));
+    const double bytes = (double)scmc_container_layer_entry_bytes() + scmc_payloads_stream_bytes(p);
     const double samples = (double)img->width * img->height * 3;
-    const double gain = (scmc_mse(img, base1) - scmc_mse(img, out)) * samples;
-    return gain > lambda * 8.0 * bytes;
+    return scmc_pays((scmc_mse(img, base1) - scmc_mse(img, out)) * samples, lambda, bytes);
 }
 
 /* Runs the layer's decoder over its fresh payloads: *base becomes the decoder's reconstruction. */

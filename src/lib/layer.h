@@ -17,6 +17,18 @@ typedef struct ScmcPayloads {
 } ScmcPayloads;
 
 void scmc_payloads_free(ScmcPayloads *p);
+/* The bytes payloads add to a stream: each payload with its entry in the layer table (the
+ * layer's own entry not counted). */
+double scmc_payloads_stream_bytes(const ScmcPayloads *p);
+
+/* The encoders' rule for what is optional in a stream (the signal layer over the structure level,
+ * the latents over the restored base): it stays only if the squared RGB error it removes exceeds
+ * lambda times its bits, lambda being the structure correction's rate-distortion weight, the slope
+ * of the curve it would otherwise be spent on. An encoder decision only. */
+static inline int scmc_pays(double squared_error_removed, double lambda, double bytes)
+{
+    return squared_error_removed > lambda * 8.0 * bytes;
+}
 
 /* How the neural layers run: backend ops and thread count (from the settings). */
 typedef struct ScmcRunConfig {

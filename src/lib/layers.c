@@ -35,3 +35,11 @@ void scmc_payloads_free(ScmcPayloads *p)
         free(p->data[i]);
     p->count = 0;
 }
+
+double scmc_payloads_stream_bytes(const ScmcPayloads *p)
+{
+    double bytes = 0.0;
+    for (int i = 0; i < p->count; i++)
+        bytes += (double)(p->size[i] + scmc_container_sublayer_entry_bytes(p->size[i]));
+    return bytes;
+}
