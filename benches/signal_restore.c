@@ -2,7 +2,8 @@
  * decoder runs it on base1: writes base + strength's fraction of the correction, and prints the
  * seconds the network took (the median of --repeat runs). tests/train/test_enhance_tools.py
  * checks its output against PyTorch; it also measures the network's speed.
- *   signal_restore IN QUALITY STRENGTH OUT.png [--repeat N] [--threads N] */
+ * --weights runs the network of another signal weight file (add_enhancer.py's output).
+ *   signal_restore IN QUALITY STRENGTH OUT.png [--repeat N] [--threads N] [--weights FILE.scmw] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,28 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* The signal model of a weight file, or NULL with a message. */
+static ScmcSignalModel *load_model(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *data = NULL;
+    long n = -1;
+    if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) && (data = malloc((size_t)n)) &&
+        fread(data, 1, (size_t)n, f) != (size_t)n)
+        n = -1;
+    if (f)
+        fclose(f);
+    ScmcSignalModel *m = calloc(1, sizeof(*m));
+    char err[256] = "cannot read the file";
+    if (!data || n <= 0 || !m || scmc_signal_model_load(data, (size_t)n, m, err, sizeof(err))) {
+        fprintf(stderr, "signal_restore: %s: %s\n", path, err);
+        free(m);
+        m = NULL;
+    }
+    free(data);
+    return m;
+}
+
 static int by_value(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -29,29 +52,41 @@ static int by_value(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     int repeat = 1, threads = 1;
+    const char *weights = NULL;
     for (int i = 5; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--repeat"))
             repeat = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--threads"))
             threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--weights"))
+            weights = argv[i + 1];
         else
             repeat = 0;
     }
     const int quality = argc >= 5 ? atoi(argv[2]) : 0, strength = argc >= 5 ? atoi(argv[3]) : -1;
     if (argc < 5 || argc % 2 == 0 || quality < 1 || quality > 8 || strength < 0 ||
         strength >= SCMC_ENHANCE_NUM_STRENGTHS || repeat < 1 || repeat > 100 || threads < 1 || threads > 256) {
-        fprintf(stderr, "usage: signal_restore IN QUALITY(1-8) STRENGTH(0-3) OUT.png [--repeat N] [--threads N]\n");
+        fprintf(stderr, "usage: signal_restore IN QUALITY(1-8) STRENGTH(0-3) OUT.png [--repeat N] [--threads N] "
+                        "[--weights FILE.scmw]\n");
         return 2;
     }
-    const ScmcSignalModel *m = scmc_signal_default_model();
+    ScmcSignalModel *own = weights ? load_model(weights) : NULL;
+    const ScmcSignalModel *m = weights ? own : scmc_signal_default_model();
     if (!m || !m->enhancer.channels) {
-        fprintf(stderr, "signal_restore: the built-in signal model has no restoration network\n");
+        if (m)
+            fprintf(stderr, "signal_restore: the signal model has no restoration network\n");
+        if (own)
+            scmc_signal_model_free(own);
+        free(own);
         return 1;
     }
     ScmcImage base, out;
     char err[256];
     if (scmc_image_read(argv[1], &base, NULL, err, sizeof(err))) {
         fprintf(stderr, "signal_restore: %s\n", err);
+        if (own)
+            scmc_signal_model_free(own);
+        free(own);
         return 1;
     }
     const ScmcNnOps *ops = scmc_nn_default_ops();
@@ -75,12 +110,16 @@ int main(int argc, char **argv)
     }
     if (!r) {
         qsort(secs, (size_t)repeat, sizeof(double), by_value);
-        printf("%dx%d quality %d: %.3f s (%s backend, %d thread%s, median of %d)\n", base.width, base.height,
-               quality, secs[repeat / 2], ops->name, threads, threads > 1 ? "s" : "", repeat);
+        printf("%dx%d quality %d: %.3f s (%s backend, %d thread%s, %d view%s, median of %d)\n", base.width,
+               base.height, quality, secs[repeat / 2], ops->name, threads, threads > 1 ? "s" : "", m->enhancer.views,
+               m->enhancer.views > 1 ? "s" : "", repeat);
         scmc_image_free(&out);
     }
     free(secs);
     free(corr);
     scmc_image_free(&base);
+    if (own)
+        scmc_signal_model_free(own);
+    free(own);
     return r ? 1 : 0;
 }

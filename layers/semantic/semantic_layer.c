@@ -11,8 +11,9 @@ typedef struct SemanticState {
 } SemanticState;
 
 static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, const ScmcRunConfig *run,
-                  ScmcPayloads *out)
+                  ScmcPayloads *out, ScmcImage *recon)
 {
+    (void)recon; /* the library decodes the payloads: the closed loop */
     (void)base;
     (void)run; /* the first layer: it describes the image itself */
     const int r = scmc_semantic_encode(img, s->semantic_cols, s->semantic_rows, s->caption, &out->data[0], &out->size[0]);

@@ -32,18 +32,12 @@ static float sample(const ScmcImage *b, int c, int y, int x)
     return (float)b->rgb[((size_t)y * b->width + x) * 3 + c];
 }
 
-int scmc_enhance_correction(const ScmcEnhancer *e, const ScmcNnOps *ops, const ScmcImage *base, int quality,
-                            float **corr)
+/* The network's correction of base (one view) into out, 3 planes of H x W. */
+static int correct_view(const ScmcEnhancer *e, const ScmcNnOps *ops, const ScmcImage *base, int quality, float *out)
 {
-    *corr = NULL;
-    if (!e->channels || quality < 1 || quality > 8)
-        return SCMC_ERR_INVALID_ARG;
     const int W = base->width, H = base->height, hw = (W + 1) / 2, hh = (H + 1) / 2;
     const int margin = e->blocks + 2;
     const float plane = (float)(quality - 1) / 7.0f;
-    float *out = malloc(sizeof(float) * 3 * (size_t)W * H);
-    if (!out)
-        return SCMC_ERR_NOMEM;
     int r = SCMC_OK;
     for (int y0 = 0; y0 < hh && !r; y0 += BAND_ROWS) {
         const int y1 = y0 + BAND_ROWS < hh ? y0 + BAND_ROWS : hh;
@@ -86,9 +80,66 @@ int scmc_enhance_correction(const ScmcEnhancer *e, const ScmcNnOps *ops, const S
                     }
         scmc_tensor_free(&t);
     }
+    return r;
+}
+
+/* base mirrored left-right (flip & 1) and / or top-bottom (flip & 2) into m. */
+static int mirror(const ScmcImage *base, int flip, ScmcImage *m)
+{
+    const int W = base->width, H = base->height;
+    int r = scmc_image_alloc(m, W, H);
+    for (int y = 0; y < H && !r; y++)
+        for (int x = 0; x < W; x++) {
+            const int sy = flip & 2 ? H - 1 - y : y, sx = flip & 1 ? W - 1 - x : x;
+            memcpy(m->rgb + ((size_t)y * W + x) * 3, base->rgb + ((size_t)sy * W + sx) * 3, 3);
+        }
+    return r;
+}
+
+int scmc_enhance_correction(const ScmcEnhancer *e, const ScmcNnOps *ops, const ScmcImage *base, int quality,
+                            float **corr)
+{
+    *corr = NULL;
+    if (!e->channels || e->views < 1 || e->views > 4 || quality < 1 || quality > 8)
+        return SCMC_ERR_INVALID_ARG;
+    const int W = base->width, H = base->height;
+    const size_t n = (size_t)W * H;
+    float *out = malloc(sizeof(float) * 3 * n), *view = NULL;
+    if (!out)
+        return SCMC_ERR_NOMEM;
+    int r = correct_view(e, ops, base, quality, out);
+    if (!r && e->views > 1 && !(view = malloc(sizeof(float) * 3 * n)))
+        r = SCMC_ERR_NOMEM;
+    /* The mirrored views' corrections, mirrored back, are added in a fixed order (left-right,
+     * top-bottom, both) and the sum scaled once, so the encoder and decoder add the same floats. */
+    for (int flip = 1; flip < e->views && !r; flip++) {
+        ScmcImage m;
+        r = mirror(base, flip, &m);
+        if (!r)
+            r = correct_view(e, ops, &m, quality, view);
+        scmc_image_free(&m);
+        for (int c = 0; c < 3 && !r; c++)
+            for (int y = 0; y < H; y++) {
+                const int sy = flip & 2 ? H - 1 - y : y;
+                float *o = out + ((size_t)c * H + y) * W;
+                const float *v = view + ((size_t)c * H + sy) * W;
+                if (flip & 1)
+                    for (int x = 0; x < W; x++)
+                        o[x] += v[W - 1 - x];
+                else
+                    for (int x = 0; x < W; x++)
+                        o[x] += v[x];
+            }
+    }
+    free(view);
     if (r) {
         free(out);
         return r;
+    }
+    if (e->views > 1) {
+        const float inv = 1.0f / (float)e->views;
+        for (size_t i = 0; i < 3 * n; i++)
+            out[i] *= inv;
     }
     *corr = out;
     return SCMC_OK;

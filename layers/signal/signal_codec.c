@@ -682,7 +682,7 @@ static int restore_base(const ScmcSignalModel *m, const ScmcNnOps *ops, const Sc
  * layer). */
 static int drop_latents_unless_they_pay(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
                                         const ScmcImage *restored, int quality, int strength, double lambda,
-                                        ScmcPayloads *out)
+                                        ScmcPayloads *out, ScmcImage *recon)
 {
     ScmcSignalDecoder probe;
     ScmcImage full = { 0 };
@@ -705,10 +705,17 @@ static int drop_latents_unless_they_pay(const ScmcSignalModel *m, const ScmcNnOp
     if (!r) {
         const double bytes = scmc_payloads_stream_bytes(out) - scmc_payloads_stream_bytes(&alone);
         const double gain = (double)squared_error(img, restored) - (double)squared_error(img, &full);
-        if (!scmc_pays(gain, lambda, bytes)) {
+        const int pays = scmc_pays(gain, lambda, bytes);
+        if (!pays) {
             scmc_payloads_free(out);
             *out = alone;
             alone.count = 0;
+        }
+        if (recon && pays) { /* what the decoder paints: the latents on the restored base */
+            *recon = full;
+            full.rgb = NULL;
+        } else if (recon) {
+            r = scmc_image_copy(recon, restored);
         }
     }
     scmc_payloads_free(&alone);
@@ -717,7 +724,14 @@ static int drop_latents_unless_they_pay(const ScmcSignalModel *m, const ScmcNnOp
 }
 
 int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
-                       const ScmcImage *base_in, const ScmcSignalEncodeParams *par, ScmcPayloads *out)
+                       const ScmcImage *base, const ScmcSignalEncodeParams *par, ScmcPayloads *out)
+{
+    return scmc_signal_encode_rec(m, ops, img, base, par, out, NULL);
+}
+
+int scmc_signal_encode_rec(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
+                           const ScmcImage *base_in, const ScmcSignalEncodeParams *par, ScmcPayloads *out,
+                           ScmcImage *recon)
 {
     const int W = img->width, H = img->height, quality = par->quality;
     const int wp = (W + PAD - 1) / PAD * PAD, hp = (H + PAD - 1) / PAD * PAD;
@@ -839,7 +853,7 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
     }
     scmc_payloads_free(&groups);
     if (!r && par->lambda > 0 && m->enhancer.channels)
-        r = drop_latents_unless_they_pay(m, ops, img, base, quality, strength, par->lambda, out);
+        r = drop_latents_unless_they_pay(m, ops, img, base, quality, strength, par->lambda, out, recon);
     scmc_image_free(&restored);
     free(z);
     free(mean_q);
@@ -850,8 +864,11 @@ int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const Scm
     scmc_tensor_free(&x);
     scmc_tensor_free(&y);
     scmc_tensor_free(&zt);
-    if (r)
+    if (r) {
         scmc_payloads_free(out);
+        if (recon)
+            scmc_image_free(recon);
+    }
     return r;
 }
 

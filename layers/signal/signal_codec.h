@@ -64,6 +64,12 @@ typedef struct ScmcSignalEncodeParams {
  * latents do not pay. The decoder takes unsent groups as their predicted means. */
 int scmc_signal_encode(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
                        const ScmcImage *base, const ScmcSignalEncodeParams *par, ScmcPayloads *out);
+/* The same; where the encoder judged the latents (lambda > 0, a model with the network) it has
+ * rendered what the decoder will show, and recon (if not NULL) gets it (allocated; otherwise left
+ * empty): the restored base, or the latents painted on it, computed as the decoder computes them. */
+int scmc_signal_encode_rec(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
+                           const ScmcImage *base, const ScmcSignalEncodeParams *par, ScmcPayloads *out,
+                           ScmcImage *recon);
 
 typedef struct ScmcSignalDecoder {
     const ScmcSignalModel *m;

@@ -11,14 +11,14 @@ static uint32_t model_id(void)
 }
 
 static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, const ScmcRunConfig *run,
-                  ScmcPayloads *out)
+                  ScmcPayloads *out, ScmcImage *recon)
 {
     const ScmcSignalModel *m = scmc_signal_default_model();
     if (!m)
         return SCMC_ERR_MODEL;
     run->ops->set_threads(run->threads);
     const ScmcSignalEncodeParams par = { s->quality, SCMC_SIGNAL_RDOQ_MU, 0, 1, scmc_signal_judged_lambda(s) };
-    return scmc_signal_encode(m, run->ops, img, base, &par, out);
+    return scmc_signal_encode_rec(m, run->ops, img, base, &par, out, recon);
 }
 
 static int dec_open(void **state, int width, int height, const ScmcRunConfig *run)

@@ -74,10 +74,13 @@ static void int_conv(Loader *ld, ScmcIntConvLayer *c, const char *name, int cin,
         }
 }
 
-/* The optional restoration network: enh.config (channels, blocks), then its convolutions. */
+/* The optional restoration network: enh.config (channels, blocks[, views]), then its convolutions. */
 static void enhancer(Loader *ld, ScmcEnhancer *e)
 {
     const ScmcWeightTensor *cfg = scmc_weights_get(ld->w, "enh.config", SCMC_DTYPE_I32, 2);
+    const ScmcWeightTensor *cfg3 = cfg ? NULL : scmc_weights_get(ld->w, "enh.config", SCMC_DTYPE_I32, 3);
+    if (cfg3)
+        cfg = cfg3;
     if (!cfg) {
         if (scmc_weights_get(ld->w, "enh.config", SCMC_DTYPE_I32, 0)) {
             snprintf(ld->err, ld->errlen, "weight file has a restoration network of the wrong shape");
@@ -86,13 +89,16 @@ static void enhancer(Loader *ld, ScmcEnhancer *e)
         return;
     }
     const int32_t *c = cfg->data;
-    if (c[0] < 1 || c[0] > SCMC_ENHANCE_MAX_CHANNELS || c[1] < 0 || c[1] > SCMC_ENHANCE_MAX_BLOCKS) {
+    const int views = cfg3 ? c[2] : 1;
+    if (c[0] < 1 || c[0] > SCMC_ENHANCE_MAX_CHANNELS || c[1] < 0 || c[1] > SCMC_ENHANCE_MAX_BLOCKS ||
+        (views != 1 && views != 2 && views != 4)) {
         snprintf(ld->err, ld->errlen, "weight file has an unsupported restoration network");
         ld->failed = 1;
         return;
     }
     e->channels = c[0];
     e->blocks = c[1];
+    e->views = views;
     conv(ld, &e->head, "enh.head", 12 + 1, e->channels, 3);
     for (int i = 0; i < e->blocks; i++) {
         char n[32];

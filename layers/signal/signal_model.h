@@ -45,6 +45,7 @@ typedef struct ScmcIntConvLayer {
 #define SCMC_ENHANCE_MAX_CHANNELS 256
 typedef struct ScmcEnhancer {
     int channels, blocks;      /* 0: the model has no restoration network */
+    int views;                 /* mirrored views averaged: 1 (as is), 2 (and left-right), 4 (and top-bottom, both) */
     ScmcConvLayer head, body[SCMC_ENHANCE_MAX_BLOCKS], tail;
 } ScmcEnhancer;
 

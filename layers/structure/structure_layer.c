@@ -16,8 +16,9 @@ typedef struct StructureState {
 } StructureState;
 
 static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s, const ScmcRunConfig *run,
-                  ScmcPayloads *out)
+                  ScmcPayloads *out, ScmcImage *recon)
 {
+    (void)recon; /* the library decodes the payloads: the closed loop */
     (void)run;
     ScmcStructureParams p;
     scmc_structure_params_for(s->structure_detail, s->quality, (s->layers & SCMC_LAYERS_SIGNAL) != 0, &p);

@@ -138,7 +138,8 @@ int scmc_encode(ScmcEncoder *enc, const uint8_t *rgb, int width, int height, siz
             continue;
         const ScmcLayerOps *ops = scmc_layer_ops(type);
         ScmcPayloads *p = &all[c->num_layers];
-        r = ops->encode(&img, &base, &enc->s, &enc->run, p);
+        ScmcImage recon = { 0 };
+        r = ops->encode(&img, &base, &enc->s, &enc->run, p, &recon);
         if (r)
             break;
         const double lambda = type == SCMC_LAYER_SIGNAL ? scmc_signal_judged_lambda(&enc->s) : 0.0;
@@ -146,8 +147,14 @@ int scmc_encode(ScmcEncoder *enc, const uint8_t *rgb, int width, int height, siz
         ScmcImage before = { 0 };
         if (judged)
             r = scmc_image_copy(&before, &base);
-        if (!r)
+        if (!r && recon.rgb) { /* the layer rendered what the decoder will: no need to decode again */
+            scmc_image_free(&base);
+            base = recon;
+            recon.rgb = NULL;
+        } else if (!r) {
             r = closed_loop(ops, p, &enc->run, &base);
+        }
+        scmc_image_free(&recon);
         if (judged && !r && !signal_pays(lambda, &img, &before, &base, p)) {
             scmc_payloads_free(p); /* the stream ends with the structure layer, and so does base */
             scmc_image_free(&base);

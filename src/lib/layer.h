@@ -40,9 +40,12 @@ typedef struct ScmcLayerOps {
     ScmcLayerType type;
     /* Identifier of the model the layer codes with (written in the layer table). */
     uint32_t (*model_id)(void);
-    /* Codes img as refinements of base (the decoder's reconstruction so far) into sub-layers. */
+    /* Codes img as refinements of base (the decoder's reconstruction so far) into sub-layers. A
+     * layer that already computed what a decoder makes of them, by the decoder's own code, may hand
+     * it over in recon (allocated; left empty otherwise): the library then does not decode the
+     * payloads again to learn it (the closed loop, encoder.c). */
     int (*encode)(const ScmcImage *img, const ScmcImage *base, const ScmcEncoderSettings *s,
-                  const ScmcRunConfig *run, ScmcPayloads *out);
+                  const ScmcRunConfig *run, ScmcPayloads *out, ScmcImage *recon);
     /* Decoder side: a state per stream; one dec_sublayer call per sub-layer, in order, parses it
      * into the state (which it leaves unchanged when it fails); render paints the reconstruction
      * after the sub-layers parsed so far on top of base, the reconstruction before this layer

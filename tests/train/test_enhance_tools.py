@@ -142,6 +142,29 @@ class CommittedNetwork(unittest.TestCase):
                 changed += np.sum(got != base)
             self.assertGreater(changed, 0, "the network changed nothing: nothing compared")
 
+    def test_decoder_averages_views_as_pytorch_does(self):
+        ck = torch.load(CKPT, map_location="cpu")
+        net = Enhancer(ck["channels"], ck["blocks"])
+        net.load_state_dict(ck["model"])
+        net.eval()
+        with tempfile.TemporaryDirectory() as tmp:
+            weights, pic, out = (os.path.join(tmp, n) for n in ("four.scmw", "base.png", "out.png"))
+            r = run(os.path.join(TRAIN, "add_enhancer.py"), WEIGHTS, CKPT, weights, "--views", "3")
+            self.assertNotEqual(r.returncode, 0)
+            self.assertFalse(os.path.exists(weights))
+            r = run(os.path.join(TRAIN, "add_enhancer.py"), WEIGHTS, CKPT, weights, "--views", "4")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            base = synthetic(pic, 45, 151, 3)  # odd: each mirror image is extended at its own far edges
+            r = subprocess.run([RESTORE, pic, "2", "2", out, "--weights", weights], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("4 views", r.stdout)
+            got = np.asarray(Image.open(out).convert("RGB"), dtype=np.float64)
+            want = np.clip(np.round(base + enhance_picture(net, base, 2, 4)), 0, 255)
+            one = np.clip(np.round(base + enhance_picture(net, base, 2)), 0, 255)
+            self.assertLessEqual(np.abs(want - got).max(), 1.0)
+            self.assertLess(np.mean(want != got), 0.001)
+            self.assertGreater(np.mean(one != got), 0.01, "four views restore as one does: nothing compared")
+
     def test_restore_tool_refuses_bad_options(self):
         for args in (["x.png", "0", "1", "o.png"], ["x.png", "1", "4", "o.png"], ["x.png", "1"]):
             r = subprocess.run([RESTORE, *args], capture_output=True, text=True)
@@ -151,6 +174,14 @@ class CommittedNetwork(unittest.TestCase):
             r = subprocess.run([RESTORE, os.path.join(tmp, "missing.png"), "1", "1", os.path.join(tmp, "o.png")],
                                capture_output=True, text=True)
             self.assertEqual(r.returncode, 1)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "o.png")))
+            synthetic(os.path.join(tmp, "p.png"), 8, 8, 1)
+            with open(os.path.join(tmp, "bad.scmw"), "wb") as f:
+                f.write(b"SCMW not a weight file")
+            r = subprocess.run([RESTORE, os.path.join(tmp, "p.png"), "1", "1", os.path.join(tmp, "o.png"), "--weights",
+                                os.path.join(tmp, "bad.scmw")], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("bad.scmw", r.stderr)
             self.assertFalse(os.path.exists(os.path.join(tmp, "o.png")))
 
 if __name__ == "__main__":

@@ -893,6 +893,115 @@ START_TEST(restoration_alone)
 }
 END_TEST
 
+/* Where the encoder judges the latents, the reconstruction it hands to the library (in place of
+ * decoding its payloads again) is what the decoder renders, whether the latents stay or not. */
+START_TEST(encoder_reconstruction_is_the_decoders)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    const int W = 80, H = 72;
+    ScmcImage img, base[2];
+    scene(&img, W, H);
+    ck_assert_int_eq(scmc_image_copy(&base[0], &img), SCMC_OK);
+    for (size_t i = 0; i < (size_t)W * H * 3; i += 3 * 3) /* detail the latents code */
+        base[0].rgb[i] = (uint8_t)(base[0].rgb[i] / 24 * 24);
+    ck_assert_int_eq(scmc_image_copy(&base[1], &img), SCMC_OK);
+    for (int y = 1; y + 1 < H; y++) /* a soft base, as a coarse correction leaves it: the network restores it */
+        for (int x = 1; x + 1 < W; x++)
+            for (int c = 0; c < 3; c++) {
+                int sum = 0;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++)
+                        sum += img.rgb[((size_t)(y + dy) * W + x + dx) * 3 + c];
+                base[1].rgb[((size_t)y * W + x) * 3 + c] = (uint8_t)((sum + 4) / 9);
+            }
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    const double lambdas[2] = { 1e-9, 1e12 }; /* the latents stay / are dropped */
+    for (int k = 0; k < 2; k++) {
+        ScmcPayloads p = { 0 };
+        ScmcImage recon = { 0 }, shown;
+        const ScmcSignalEncodeParams par = { 2, SCMC_SIGNAL_RDOQ_MU, 0, 1, lambdas[k] };
+        ck_assert_int_eq(scmc_signal_encode_rec(m, ops, &img, &base[k], &par, &p, &recon), SCMC_OK);
+        ck_assert_ptr_nonnull(recon.rgb);
+        ScmcSignalDecoder d;
+        ck_assert_int_eq(scmc_signal_decoder_init(&d, m, ops, W, H), SCMC_OK);
+        for (int i = 0; i < p.count; i++)
+            ck_assert_int_eq(scmc_signal_decode_sublayer(&d, i, p.data[i], p.size[i]), SCMC_OK);
+        ck_assert_int_eq(d.latents, k == 0);
+        ck_assert_int_eq(scmc_signal_render(&d, &base[k], &shown), SCMC_OK);
+        ck_assert_int_eq(memcmp(shown.rgb, recon.rgb, (size_t)W * H * 3), 0);
+        ck_assert_double_lt(scmc_mse(&img, &shown), scmc_mse(&img, &base[k])); /* something was painted */
+        scmc_signal_decoder_free(&d);
+        scmc_image_free(&shown);
+        scmc_image_free(&recon);
+        scmc_payloads_free(&p);
+    }
+    ScmcPayloads p = { 0 };
+    ScmcImage recon = { 0 };
+    const ScmcSignalEncodeParams unjudged = { 2, SCMC_SIGNAL_RDOQ_MU, 0, 1, 0 };
+    ck_assert_int_eq(scmc_signal_encode_rec(m, ops, &img, &base[0], &unjudged, &p, &recon), SCMC_OK);
+    ck_assert_ptr_null(recon.rgb); /* nothing rendered: the library decodes the payloads */
+    scmc_payloads_free(&p);
+    scmc_image_free(&img);
+    scmc_image_free(&base[0]);
+    scmc_image_free(&base[1]);
+}
+END_TEST
+
+/* A network with 4 views corrects each pixel by the mean of the corrections of the picture and of its
+ * three mirror images (left-right, top-bottom, both), each mirrored back; the view count is part of
+ * the weight file, so it is another model. */
+START_TEST(restoration_views)
+{
+    static const char *const only_cfg[] = { "enh.config", NULL };
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    ck_assert_int_eq(m->enhancer.views, 1);
+    const int32_t cfg[3] = { m->enhancer.channels, m->enhancer.blocks, 4 };
+    const ExtraTensor t = { "enh.config", 1, { 3, 0 }, cfg };
+    size_t size;
+    uint8_t *file = rewrite_weights(only_cfg, &t, 1, &size);
+    ScmcSignalModel four;
+    char err[256];
+    ck_assert_int_eq(scmc_signal_model_load(file, size, &four, err, sizeof(err)), SCMC_OK);
+    free(file);
+    ck_assert_int_eq(four.enhancer.views, 4);
+    ck_assert_uint_ne(four.id, m->id);
+    const int W = 37, H = 29; /* odd: each mirror image is extended at its own far edges */
+    ScmcImage img, flip[4];
+    scene(&img, W, H);
+    const ScmcNnOps *ops = scmc_nn_default_ops();
+    float *mean, *one[4];
+    ck_assert_int_eq(scmc_enhance_correction(&four.enhancer, ops, &img, 2, &mean), SCMC_OK);
+    for (int f = 0; f < 4; f++) {
+        ck_assert_int_eq(scmc_image_alloc(&flip[f], W, H), SCMC_OK);
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                memcpy(flip[f].rgb + ((size_t)y * W + x) * 3,
+                       img.rgb + ((size_t)(f & 2 ? H - 1 - y : y) * W + (f & 1 ? W - 1 - x : x)) * 3, 3);
+        ck_assert_int_eq(scmc_enhance_correction(&m->enhancer, ops, &flip[f], 2, &one[f]), SCMC_OK);
+    }
+    double worst = 0, apart = 0;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                double sum = 0;
+                for (int f = 0; f < 4; f++)
+                    sum += one[f][((size_t)c * H + (f & 2 ? H - 1 - y : y)) * W + (f & 1 ? W - 1 - x : x)];
+                const size_t i = ((size_t)c * H + y) * W + x;
+                worst = fmax(worst, fabs(mean[i] - sum / 4));
+                apart = fmax(apart, fabs(mean[i] - one[0][i]));
+            }
+    ck_assert_msg(worst < 1e-4, "the 4-view correction is not the mean of the views (%g)", worst);
+    ck_assert_msg(apart > 1e-3, "the views agree everywhere: nothing was averaged");
+    free(mean);
+    for (int f = 0; f < 4; f++) {
+        free(one[f]);
+        scmc_image_free(&flip[f]);
+    }
+    scmc_image_free(&img);
+    scmc_signal_model_free(&four);
+}
+END_TEST
+
 /* A weight file without the network (enh.* dropped) codes sub-layer 0 without the strength and
  * latents fields, as before the network, and is another model; a network of a bad shape is refused. */
 START_TEST(restoration_optional_in_the_weights)
@@ -937,6 +1046,13 @@ START_TEST(restoration_optional_in_the_weights)
     ck_assert_int_eq(scmc_signal_model_load(file, size, &plain, err, sizeof(err)), SCMC_ERR_CORRUPT);
     ck_assert_ptr_nonnull(strstr(err, "restoration"));
     free(file);
+    /* a third config value names the mirrored views the decoder averages: 1, 2 or 4 */
+    const int32_t three_views[3] = { m->enhancer.channels, m->enhancer.blocks, 3 };
+    const ExtraTensor t3 = { "enh.config", 1, { 3, 0 }, three_views };
+    file = rewrite_weights(only_cfg, &t3, 1, &size);
+    ck_assert_int_eq(scmc_signal_model_load(file, size, &plain, err, sizeof(err)), SCMC_ERR_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(err, "restoration"));
+    free(file);
     for (int k = 0; k < 2; k++)
         scmc_payloads_free(&p[k]);
     scmc_image_free(&out);
@@ -965,6 +1081,8 @@ static Suite *signal_suite(void)
     tcase_add_test(tc, restoration_bands_agree);
     tcase_add_test(tc, restoration_alone);
     tcase_add_test(tc, restoration_optional_in_the_weights);
+    tcase_add_test(tc, restoration_views);
+    tcase_add_test(tc, encoder_reconstruction_is_the_decoders);
     suite_add_tcase(s, tc);
     return s;
 }

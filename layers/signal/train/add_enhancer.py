@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Puts the restoration network of a train_enhance.py checkpoint into a signal weight file.
 
-  /usr/bin/python3 layers/signal/train/add_enhancer.py IN.scmw ENHANCE_CKPT OUT.scmw
+  /usr/bin/python3 layers/signal/train/add_enhancer.py IN.scmw ENHANCE_CKPT OUT.scmw [--views V]
 
 Every tensor of IN.scmw but an earlier network's (`enh.*`) is copied byte for byte, then the
-network's are appended (docs/weights.md): `enh.config` (int32: channels, blocks) and float32
+network's are appended (docs/weights.md): `enh.config` (int32: channels, blocks, and with
+--views 2 or 4 the number of mirrored views the decoder averages) and float32
 `enh.head.{weight,bias}`, `enh.body.{i}.{weight,bias}`, `enh.tail.{weight,bias}` in PyTorch's
 convolution layout. The file's CRC, and so the model id streams carry, changes with them. Prints
 the new id and size."""
+import argparse
 import os
 import struct
 import sys
@@ -42,10 +44,11 @@ def read_tensors(path):
     return version, out
 
 
-def network_records(ckpt):
+def network_records(ckpt, views=1):
     ck = torch.load(ckpt, map_location="cpu")
     sd = ck["model"]
-    recs = [record("enh.config", DT_I32, torch.tensor([ck["channels"], ck["blocks"]], dtype=torch.int32))]
+    config = [ck["channels"], ck["blocks"]] + ([views] if views > 1 else [])
+    recs = [record("enh.config", DT_I32, torch.tensor(config, dtype=torch.int32))]
     names = ["head"] + ["body.%d" % i for i in range(ck["blocks"])] + ["tail"]
     for n in names:
         for part in ("weight", "bias"):
@@ -54,18 +57,22 @@ def network_records(ckpt):
 
 
 def main():
-    if len(sys.argv) != 4:
-        raise SystemExit(__doc__)
-    version, tensors = read_tensors(sys.argv[1])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("weights_in")
+    ap.add_argument("ckpt")
+    ap.add_argument("weights_out")
+    ap.add_argument("--views", type=int, default=1, choices=(1, 2, 4))
+    a = ap.parse_args()
+    version, tensors = read_tensors(a.weights_in)
     kept = [rec for name, rec in tensors if not name.startswith("enh.")]
-    recs = kept + network_records(sys.argv[2])
+    recs = kept + network_records(a.ckpt, a.views)
     body = b"SCMW" + struct.pack("<II", version, len(recs)) + b"".join(recs)
     crc = zlib.crc32(body) & 0xFFFFFFFF
-    tmp = sys.argv[3] + ".tmp"
+    tmp = a.weights_out + ".tmp"
     with open(tmp, "wb") as f:
         f.write(body + struct.pack("<I", crc))
-    os.replace(tmp, sys.argv[3])
-    print(f"{sys.argv[3]}: model id {crc:08x}, {len(body) + 4} bytes")
+    os.replace(tmp, a.weights_out)
+    print(f"{a.weights_out}: model id {crc:08x}, {len(body) + 4} bytes")
 
 
 if __name__ == "__main__":

@@ -105,17 +105,33 @@ def psnr(a, b):
     return 99.0 if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
 
 
-def enhance_picture(net, base, quality):
+def mirrored(a, flip):
+    """a (H, W, ...) mirrored left-right (flip & 1) and / or top-bottom (flip & 2)."""
+    if flip & 1:
+        a = a[:, ::-1]
+    if flip & 2:
+        a = a[::-1]
+    return a
+
+
+def enhance_picture(net, base, quality, views=1):
     """base1 (H, W, 3 uint8) -> the correction (H, W, 3 float), padded to even size by repeating
-    the last row / column as the C decoder does."""
+    the last row / column as the C decoder does; with views 2 or 4, the mean of the corrections of
+    the mirrored pictures (left-right, then top-bottom and both) mirrored back, as the C decoder
+    computes it for a weight file whose enh.config names that many views."""
     h, w = base.shape[:2]
-    x = np.pad(base, ((0, h & 1), (0, w & 1), (0, 0)), mode="edge")
-    with torch.no_grad():
-        r = net(torch.from_numpy(x).permute(2, 0, 1)[None].float(), torch.tensor([quality]))
-    return r[0].permute(1, 2, 0).numpy()[:h, :w]
+    total = None
+    for flip in range(views):
+        b = np.ascontiguousarray(mirrored(base, flip))
+        x = np.pad(b, ((0, h & 1), (0, w & 1), (0, 0)), mode="edge")
+        with torch.no_grad():
+            r = net(torch.from_numpy(x).permute(2, 0, 1)[None].float(), torch.tensor([quality]))
+        r = mirrored(r[0].permute(1, 2, 0).numpy()[:h, :w], flip)
+        total = r.copy() if total is None else total + r
+    return total / views if views > 1 else total
 
 
-def evaluate(net, pattern, data_dir):
+def evaluate(net, pattern, data_dir, views=1):
     lines = []
     for q in range(1, NUM_QUALITIES + 1):
         files = sorted(glob.glob(os.path.join(pattern.replace("{q}", str(q)), "*.png")))
@@ -125,7 +141,7 @@ def evaluate(net, pattern, data_dir):
         for f in files:
             b = read_rgb(f)
             o = read_rgb(find_original(data_dir, os.path.basename(f)[:-4]))
-            r = enhance_picture(net, b, q)
+            r = enhance_picture(net, b, q, views)
             got = [psnr(np.clip(np.round(b + s * r), 0, 255), o) for s in STRENGTHS]
             before += got[0]
             full += got[-1]
@@ -154,6 +170,8 @@ def main():
     ap.add_argument("--eval", default=None, metavar="PATTERN", help="base1 folders of the evaluation pictures")
     ap.add_argument("--eval-data", default=None, help="the evaluation pictures")
     ap.add_argument("--eval-only", action="store_true")
+    ap.add_argument("--views", type=int, default=1, choices=(1, 2, 4),
+                    help="evaluate the mean over this many mirrored views (add_enhancer.py --views)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     if a.crop < 8 or a.crop % 2 or a.batch < 1 or a.steps < 1:
@@ -174,7 +192,7 @@ def main():
         rng.setstate(ck["rng"]) if "rng" in ck else rng.seed(a.seed + step)
         print(f"resumed at step {step}", flush=True)
     if a.eval_only:
-        for line in evaluate(net, a.eval, a.eval_data):
+        for line in evaluate(net, a.eval, a.eval_data, a.views):
             print(line, flush=True)
         return
 
@@ -212,12 +230,12 @@ def main():
             save()
             last_save = time.time()
         if a.eval and a.eval_every and step % a.eval_every == 0:
-            for line in evaluate(net, a.eval, a.eval_data):
+            for line in evaluate(net, a.eval, a.eval_data, a.views):
                 print(f"eval {step} {line}", flush=True)
     save()
     print(f"saved at step {step}", flush=True)
     if a.eval:
-        for line in evaluate(net, a.eval, a.eval_data):
+        for line in evaluate(net, a.eval, a.eval_data, a.views):
             print(f"eval {step} {line}", flush=True)
 
 
