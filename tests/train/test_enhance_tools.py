@@ -9,6 +9,7 @@ Needs python3-torch; without it every test is skipped with the reason.
 """
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -112,7 +113,12 @@ class CommittedNetwork(unittest.TestCase):
     def test_weight_file_comes_from_the_checkpoint(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "again.scmw")
-            r = run(os.path.join(TRAIN, "add_enhancer.py"), WEIGHTS, CKPT, out)
+            rec = dict(read_tensors(WEIGHTS)[1])["enh.config"]  # name length, name, dtype, ndim, dims, values
+            pos = 2 + struct.unpack("<H", rec[:2])[0] + 2
+            (n,) = struct.unpack("<I", rec[pos:pos + 4])
+            config = struct.unpack("<%di" % n, rec[pos + 4:])
+            views = config[2] if n > 2 else 1
+            r = run(os.path.join(TRAIN, "add_enhancer.py"), WEIGHTS, CKPT, out, "--views", str(views))
             self.assertEqual(r.returncode, 0, r.stderr)
             with open(WEIGHTS, "rb") as a, open(out, "rb") as b:
                 self.assertEqual(a.read(), b.read(), "add_enhancer.py with the committed checkpoint changes the weights")
