@@ -125,11 +125,16 @@ class CommittedNetwork(unittest.TestCase):
             names = [n for n, _ in read_tensors(out)[1]]
             self.assertEqual(names.count("enh.config"), 1)
 
-    def test_decoder_restores_as_pytorch_does(self):
+    @staticmethod
+    def committed_network():
         ck = torch.load(CKPT, map_location="cpu")
         net = Enhancer(ck["channels"], ck["blocks"])
         net.load_state_dict(ck["model"])
         net.eval()
+        return net
+
+    def test_decoder_restores_as_pytorch_does(self):
+        net = self.committed_network()
         with tempfile.TemporaryDirectory() as tmp:
             pic, out = os.path.join(tmp, "base.png"), os.path.join(tmp, "out.png")
             # odd sizes: the network sees the picture extended; 150 rows: more than one band
@@ -149,10 +154,7 @@ class CommittedNetwork(unittest.TestCase):
             self.assertGreater(changed, 0, "the network changed nothing: nothing compared")
 
     def test_decoder_averages_views_as_pytorch_does(self):
-        ck = torch.load(CKPT, map_location="cpu")
-        net = Enhancer(ck["channels"], ck["blocks"])
-        net.load_state_dict(ck["model"])
-        net.eval()
+        net = self.committed_network()
         with tempfile.TemporaryDirectory() as tmp:
             weights, pic, out = (os.path.join(tmp, n) for n in ("four.scmw", "base.png", "out.png"))
             r = run(os.path.join(TRAIN, "add_enhancer.py"), WEIGHTS, CKPT, weights, "--views", "3")
