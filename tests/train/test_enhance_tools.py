@@ -28,7 +28,7 @@ try:
     import torch
     from add_enhancer import read_tensors
     from enhance_model import Enhancer
-    from train_enhance import STRENGTHS, enhance_picture
+    from train_enhance import STRENGTHS, batch, enhance_picture
     HAVE_TORCH = True
 except ImportError as e:  # pragma: no cover - depends on the machine
     HAVE_TORCH, WHY = False, f"python3-torch is not installed ({e})"
@@ -92,6 +92,18 @@ class TrainEnhance(unittest.TestCase):
         lines = [line for line in r.stdout.splitlines() if re.match(r"q[13] ", line)]
         self.assertEqual(len(lines), 2, r.stdout)
         self.assertIn("over 2", lines[0])
+
+    def test_rotated_crops_stay_aligned(self):
+        import random
+        ramp = np.tile(np.arange(40, dtype=np.uint8)[None, :, None], (40, 1, 3))  # varies along x only
+        pairs = {1: [(ramp, 255 - ramp)]}
+        for rotate in (False, True):
+            x, y, _ = batch(pairs, 32, 16, random.Random(5), rotate)
+            self.assertTrue(torch.equal(x + y, torch.full_like(x, 255.0)), "base and picture crops differ in shape")
+            across = (x[:, :, 1:, :] != x[:, :, :-1, :]).flatten(1).any(1)  # crops that vary down the rows
+            self.assertEqual(bool(across.any()), rotate)
+            if rotate:
+                self.assertFalse(bool(across.all()), "every crop turned")
 
     def test_bad_options_stop_before_training(self):
         r = run(os.path.join(TRAIN, "train_enhance.py"), "--ckpt", self.ckpt, "--base-dir",

@@ -3,7 +3,7 @@
 restoration network") on base1 of the training pictures at every quality.
 
   /usr/bin/python3 layers/signal/train/train_enhance.py --ckpt CKPT --base-dir 'bases-q{q}'
-        [--data DIR] [--steps N] [--hours H] [--crop 96] [--batch 16] [--lr 1e-3]
+        [--data DIR] [--steps N] [--hours H] [--crop 96] [--batch 16] [--lr 1e-3] [--rotate]
         [--eval 'kodak-bases-q{q}' --eval-data ../shared/data/kodak]
 
 --base-dir is a pattern with {q} (folders written by `make_bases.sh SCMC OUT_DIR IMAGE_DIR Q`);
@@ -79,7 +79,7 @@ def base_errors(pairs):
     return {q: float(np.mean([np.mean((b.astype(np.float64) - o) ** 2) for b, o in v])) for q, v in pairs.items()}
 
 
-def batch(pairs, size, crop, rng):
+def batch(pairs, size, crop, rng, rotate=False):
     qs, xs, ys = [], [], []
     have = sorted(pairs)
     for _ in range(size):
@@ -93,6 +93,8 @@ def batch(pairs, size, crop, rng):
             bb, oo = bb[:, ::-1], oo[:, ::-1]
         if rng.random() < 0.5:
             bb, oo = bb[::-1], oo[::-1]
+        if rotate and rng.random() < 0.5:  # with the flips: all eight turns and mirror images
+            bb, oo = bb.transpose(1, 0, 2), oo.transpose(1, 0, 2)
         qs.append(q)
         xs.append(np.ascontiguousarray(bb))
         ys.append(np.ascontiguousarray(oo))
@@ -170,6 +172,7 @@ def main():
     ap.add_argument("--eval", default=None, metavar="PATTERN", help="base1 folders of the evaluation pictures")
     ap.add_argument("--eval-data", default=None, help="the evaluation pictures")
     ap.add_argument("--eval-only", action="store_true")
+    ap.add_argument("--rotate", action="store_true", help="also transpose half the crops (quarter turns)")
     ap.add_argument("--views", type=int, default=1, choices=(1, 2, 4),
                     help="evaluate the mean over this many mirrored views (add_enhancer.py --views)")
     ap.add_argument("--seed", type=int, default=1)
@@ -214,7 +217,7 @@ def main():
     while step < a.steps and not stop and time.time() - t0 < a.hours * 3600:
         for g in opt.param_groups:
             g["lr"] = a.lr * 0.1 ** (step / a.steps)
-        x, y, q = batch(pairs, a.batch, a.crop, rng)
+        x, y, q = batch(pairs, a.batch, a.crop, rng, a.rotate)
         w = torch.tensor([1.0 / norm[int(v)] for v in q]).view(-1, 1, 1, 1)
         loss = (((x + net(x, q) - y) ** 2 - (x - y) ** 2) * w).mean()
         opt.zero_grad()
