@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "scmc/scmc.h"
+#include "image/atomic_file.h"
 #include "image/image.h"
 #include "layers/signal/enhance.h"
 #include "layers/signal/signal_model.h"
@@ -24,23 +25,25 @@ static double now(void)
 /* The signal model of a weight file, or NULL with a message. */
 static ScmcSignalModel *load_model(const char *path)
 {
-    FILE *f = fopen(path, "rb");
     uint8_t *data = NULL;
-    long n = -1;
-    if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET) && (data = malloc((size_t)n)) &&
-        fread(data, 1, (size_t)n, f) != (size_t)n)
-        n = -1;
-    if (f)
-        fclose(f);
+    size_t size = 0;
+    char err[256];
     ScmcSignalModel *m = calloc(1, sizeof(*m));
-    char err[256] = "cannot read the file";
-    if (!data || n <= 0 || !m || scmc_signal_model_load(data, (size_t)n, m, err, sizeof(err))) {
-        fprintf(stderr, "signal_restore: %s: %s\n", path, err);
+    if (!m || scmc_read_file(path, (size_t)1 << 28, &data, &size, err, sizeof(err)) ||
+        scmc_signal_model_load(data, size, m, err, sizeof(err))) {
+        fprintf(stderr, "signal_restore: %s: %s\n", path, m ? err : "out of memory");
         free(m);
         m = NULL;
     }
     free(data);
     return m;
+}
+
+static void free_model(ScmcSignalModel *m)
+{
+    if (m)
+        scmc_signal_model_free(m);
+    free(m);
 }
 
 static int by_value(const void *a, const void *b)
@@ -75,18 +78,14 @@ int main(int argc, char **argv)
     if (!m || !m->enhancer.channels) {
         if (m)
             fprintf(stderr, "signal_restore: the signal model has no restoration network\n");
-        if (own)
-            scmc_signal_model_free(own);
-        free(own);
+        free_model(own);
         return 1;
     }
     ScmcImage base, out;
     char err[256];
     if (scmc_image_read(argv[1], &base, NULL, err, sizeof(err))) {
         fprintf(stderr, "signal_restore: %s\n", err);
-        if (own)
-            scmc_signal_model_free(own);
-        free(own);
+        free_model(own);
         return 1;
     }
     const ScmcNnOps *ops = scmc_nn_default_ops();
@@ -118,8 +117,6 @@ int main(int argc, char **argv)
     free(secs);
     free(corr);
     scmc_image_free(&base);
-    if (own)
-        scmc_signal_model_free(own);
-    free(own);
+    free_model(own);
     return r ? 1 : 0;
 }
