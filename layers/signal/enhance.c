@@ -1,5 +1,6 @@
 /* The restoration network's graph (enhance_model.py is its training twin): pixel-unshuffle by 2
- * with a constant quality plane, 3 x 3 convolutions with ReLU between, pixel-shuffle back. */
+ * with a constant quality plane, 3 x 3 convolutions with ReLU between (and, in a network that has
+ * one, a quarter-resolution branch added to the features before one of them), pixel-shuffle back. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +10,24 @@
 
 const float scmc_enhance_strengths[SCMC_ENHANCE_NUM_STRENGTHS] = { 0.0f, 0.75f, 1.0f, 1.25f };
 
-/* Half-resolution rows per band; each band reads `margin` more rows on either side, the rows the
- * band's own zero padding would otherwise disturb (one per convolution). */
-#define BAND_ROWS 64
+/* Half-resolution rows per band; each band reads scmc_enhance_margin() more rows on either side,
+ * the rows the band's own zero padding would otherwise disturb. */
+#define BAND_ROWS 128
+
+int scmc_enhance_margin(const ScmcEnhancer *e)
+{
+    /* Each 3 x 3 convolution at half resolution spoils one more row next to the band's edge. A
+     * branch joining after `wrong` spoilt rows: its stride-2 convolution spoils quarter rows 0 ..
+     * wrong / 2, each of its convolutions one more, and each quarter row is two half rows again.
+     * Even, so that every band starts on the quarter grid's rows. */
+    int wrong = 1 + e->branch_at; /* head and the body before the branch */
+    if (e->branch_depth) {
+        const int branch = 2 * (wrong / 2 + 1 + e->branch_depth);
+        wrong = branch > wrong ? branch : wrong;
+    }
+    const int m = wrong + e->blocks - e->branch_at + 1; /* the rest of the body, the tail */
+    return (m + 1) & ~1;
+}
 
 static int run_conv(const ScmcNnOps *ops, const ScmcConvLayer *l, int relu, ScmcTensor *x)
 {
@@ -21,6 +37,50 @@ static int run_conv(const ScmcNnOps *ops, const ScmcConvLayer *l, int relu, Scmc
     *x = out;
     if (!r && relu)
         scmc_nn_relu(x);
+    return r;
+}
+
+/* h += the quarter-resolution branch of h: up(relu(mid(... relu(down(h))))) shuffled back to
+ * h's resolution (channel c * 4 + dy * 2 + dx of up's output to (c, 2i + dy, 2j + dx)), as
+ * F.pixel_shuffle, cropped to h's size. */
+static int add_branch(const ScmcEnhancer *e, const ScmcNnOps *ops, ScmcTensor *h)
+{
+    ScmcTensor d, u;
+    int r = ops->conv2d(h, e->down.weight, e->down.bias, e->channels, 3, 2, 1, &d);
+    if (r)
+        return r;
+    scmc_nn_relu(&d);
+    for (int l = 0; l < e->branch_depth && !r; l++)
+        r = run_conv(ops, &e->mid[l], 1, &d);
+    if (!r)
+        r = ops->conv2d(&d, e->up.weight, e->up.bias, 4 * e->channels, 1, 1, 0, &u);
+    scmc_tensor_free(&d);
+    if (r)
+        return r;
+    for (int c = 0; c < h->c; c++)
+        for (int y = 0; y < h->h; y++) {
+            float *o = h->data + ((size_t)c * h->h + y) * h->w;
+            const float *even = u.data + ((size_t)(c * 4 + (y & 1) * 2) * u.h + y / 2) * u.w;
+            const float *odd = even + (size_t)u.h * u.w;
+            for (int x = 0; x < h->w; x++)
+                o[x] += (x & 1 ? odd : even)[x / 2];
+        }
+    scmc_tensor_free(&u);
+    return SCMC_OK;
+}
+
+/* The network on t (13 planes in, 12 out). */
+static int run_network(const ScmcEnhancer *e, const ScmcNnOps *ops, ScmcTensor *t)
+{
+    int r = run_conv(ops, &e->head, 1, t);
+    for (int l = 0; l < e->blocks && !r; l++) {
+        if (e->branch_depth && l == e->branch_at)
+            r = add_branch(e, ops, t);
+        if (!r)
+            r = run_conv(ops, &e->body[l], 1, t);
+    }
+    if (!r)
+        r = run_conv(ops, &e->tail, 0, t);
     return r;
 }
 
@@ -36,7 +96,7 @@ static float sample(const ScmcImage *b, int c, int y, int x)
 static int correct_view(const ScmcEnhancer *e, const ScmcNnOps *ops, const ScmcImage *base, int quality, float *out)
 {
     const int W = base->width, H = base->height, hw = (W + 1) / 2, hh = (H + 1) / 2;
-    const int margin = e->blocks + 2;
+    const int margin = scmc_enhance_margin(e);
     const float plane = (float)(quality - 1) / 7.0f;
     int r = SCMC_OK;
     for (int y0 = 0; y0 < hh && !r; y0 += BAND_ROWS) {
@@ -58,11 +118,7 @@ static int correct_view(const ScmcEnhancer *e, const ScmcNnOps *ops, const ScmcI
         float *q = t.data + (size_t)12 * (b - a) * hw;
         for (size_t i = 0; i < (size_t)(b - a) * hw; i++)
             q[i] = plane;
-        r = run_conv(ops, &e->head, 1, &t);
-        for (int l = 0; l < e->blocks && !r; l++)
-            r = run_conv(ops, &e->body[l], 1, &t);
-        if (!r)
-            r = run_conv(ops, &e->tail, 0, &t);
+        r = run_network(e, ops, &t);
         if (!r)
             for (int c = 0; c < 3; c++)
                 for (int dy = 0; dy < 2; dy++)

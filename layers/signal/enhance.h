@@ -13,6 +13,10 @@ extern const float scmc_enhance_strengths[SCMC_ENHANCE_NUM_STRENGTHS];
 /* The tail's output unit, in grey levels (enhance_model.py, SCALE). */
 #define SCMC_ENHANCE_SCALE 16.0f
 
+/* Half-resolution rows each band of the network reads beyond its own on either side: as far as
+ * a band's zero padding reaches into the rows the network computes (even). */
+int scmc_enhance_margin(const ScmcEnhancer *e);
+
 /* The correction the network predicts for base at quality 1..8: *corr gets 3 planes of
  * height x width floats in grey levels (channel-major; free() it). Runs in bands of rows with a
  * margin as wide as the network sees, so memory stays bounded for any picture size. */

@@ -106,6 +106,30 @@ static void enhancer(Loader *ld, ScmcEnhancer *e)
         conv(ld, &e->body[i], n, e->channels, e->channels, 3);
     }
     conv(ld, &e->tail, "enh.tail", e->channels, 12, 3);
+    /* enh.branch (at, depth): the quarter-resolution branch, when the file has one */
+    const ScmcWeightTensor *br = scmc_weights_get(ld->w, "enh.branch", SCMC_DTYPE_I32, 2);
+    if (!br) {
+        if (scmc_weights_get(ld->w, "enh.branch", SCMC_DTYPE_I32, 0)) {
+            snprintf(ld->err, ld->errlen, "weight file has a restoration branch of the wrong shape");
+            ld->failed = 1;
+        }
+        return;
+    }
+    const int32_t *b = br->data;
+    if (b[0] < 0 || b[0] >= e->blocks || b[1] < 1 || b[1] > SCMC_ENHANCE_MAX_BLOCKS) {
+        snprintf(ld->err, ld->errlen, "weight file has an unsupported restoration branch");
+        ld->failed = 1;
+        return;
+    }
+    e->branch_at = b[0];
+    e->branch_depth = b[1];
+    conv(ld, &e->down, "enh.down", e->channels, e->channels, 3);
+    for (int i = 0; i < e->branch_depth; i++) {
+        char n[32];
+        snprintf(n, sizeof(n), "enh.mid.%d", i);
+        conv(ld, &e->mid[i], n, e->channels, e->channels, 3);
+    }
+    conv(ld, &e->up, "enh.up", e->channels, 4 * e->channels, 1);
 }
 
 /* Checks a CDF of n symbols: 0 .. 65536, strictly increasing. */

@@ -40,13 +40,17 @@ typedef struct ScmcIntConvLayer {
 
 /* The restoration network (layers/signal/enhance.c, docs/signal.md "The restoration network"):
  * 3 x 3 convolutions at half resolution, head (12 + 1 -> channels), blocks x (channels ->
- * channels), tail (channels -> 12), ReLU between. Optional in a weight file. */
+ * channels), tail (channels -> 12), ReLU between; optionally a quarter-resolution branch added
+ * to the features before body[branch_at]: down (3 x 3, stride 2), branch_depth x mid (3 x 3),
+ * up (1 x 1 to 4 x channels, shuffled to half resolution). Optional in a weight file. */
 #define SCMC_ENHANCE_MAX_BLOCKS 16
 #define SCMC_ENHANCE_MAX_CHANNELS 256
 typedef struct ScmcEnhancer {
     int channels, blocks;      /* 0: the model has no restoration network */
     int views;                 /* mirrored views averaged: 1 (as is), 2 (and left-right), 4 (and top-bottom, both) */
+    int branch_at, branch_depth; /* branch_depth 0: no quarter-resolution branch */
     ScmcConvLayer head, body[SCMC_ENHANCE_MAX_BLOCKS], tail;
+    ScmcConvLayer down, mid[SCMC_ENHANCE_MAX_BLOCKS], up;
 } ScmcEnhancer;
 
 typedef struct ScmcSignalModel {

@@ -93,6 +93,31 @@ class TrainEnhance(unittest.TestCase):
         self.assertEqual(len(lines), 2, r.stdout)
         self.assertIn("over 2", lines[0])
 
+    def test_branch_starts_from_a_trained_network(self):
+        """--init with --branch: the new checkpoint holds the trained network's weights and a
+        branch whose output starts at zero, so it first computes what the trained one did."""
+        r = self.train("--steps", "3")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        trained = self.ckpt
+        self.ckpt = os.path.join(self.tmp.name, "branch.pt")
+        r = self.train("--steps", "2", "--branch", "1", "2", "--init", trained)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("below", r.stderr)  # the trained network has one block: nothing to join before 1
+        self.assertFalse(os.path.exists(self.ckpt))
+        r = self.train("--steps", "2", "--lr", "1e-9", "--branch", "0", "2", "--init", trained)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("initialised from", r.stdout)
+        old, new = torch.load(trained), torch.load(self.ckpt)
+        self.assertEqual((new["step"], tuple(new["branch"])), (2, (0, 2)))
+        a, b = Enhancer.from_checkpoint(old), Enhancer.from_checkpoint(new)
+        x, q = torch.rand(2, 3, 24, 18) * 255, torch.tensor([1, 3])
+        with torch.no_grad():
+            self.assertLess((a(x, q) - b(x, q)).abs().max().item(), 1e-3)
+        r = self.train("--steps", "3")  # resumes with the checkpoint's own branch
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("resumed at step 2", r.stdout)
+        self.assertEqual(tuple(torch.load(self.ckpt)["branch"]), (0, 2))
+
     def test_rotated_crops_stay_aligned(self):
         import random
         ramp = np.tile(np.arange(40, dtype=np.uint8)[None, :, None], (40, 1, 3))  # varies along x only
@@ -140,8 +165,7 @@ class CommittedNetwork(unittest.TestCase):
     @staticmethod
     def committed_network():
         ck = torch.load(CKPT, map_location="cpu")
-        net = Enhancer(ck["channels"], ck["blocks"])
-        net.load_state_dict(ck["model"])
+        net = Enhancer.from_checkpoint(ck)
         net.eval()
         return net
 
@@ -203,6 +227,35 @@ class CommittedNetwork(unittest.TestCase):
             self.assertEqual(r.returncode, 1)
             self.assertIn("bad.scmw", r.stderr)
             self.assertFalse(os.path.exists(os.path.join(tmp, "o.png")))
+    def test_decoder_runs_the_branch_as_pytorch_does(self):
+        """A network with the quarter-resolution branch (random weights, the branch's output made
+        non-zero), in a weight file made by add_enhancer.py, restores as PyTorch does: odd sizes,
+        several bands of rows, and the branch itself changes the result."""
+        torch.manual_seed(5)
+        net = Enhancer(16, 3, 1, 2)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.normal_(0, 0.08)
+        net.eval()
+        plain = Enhancer(16, 3)
+        plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith(("down.", "mid.", "up."))})
+        with tempfile.TemporaryDirectory() as tmp:
+            ckpt, weights, pic, out = (os.path.join(tmp, n) for n in ("b.pt", "b.scmw", "base.png", "out.png"))
+            torch.save({"channels": 16, "blocks": 3, "branch": (1, 2), "model": net.state_dict(), "step": 0}, ckpt)
+            r = run(os.path.join(TRAIN, "add_enhancer.py"), WEIGHTS, ckpt, weights)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            names = [n for n, _ in read_tensors(weights)[1]]
+            self.assertIn("enh.branch", names)
+            base = synthetic(pic, 77, 309, 11)  # 155 half-resolution rows: three bands, odd sizes
+            r = subprocess.run([RESTORE, pic, "3", "2", out, "--weights", weights], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            got = np.asarray(Image.open(out).convert("RGB"), dtype=np.float64)
+            want = np.clip(np.round(base + enhance_picture(net, base, 3)), 0, 255)
+            without = np.clip(np.round(base + enhance_picture(plain, base, 3)), 0, 255)
+            self.assertLessEqual(np.abs(want - got).max(), 1.0)
+            self.assertLess(np.mean(want != got), 0.001)
+            self.assertGreater(np.mean(without != got), 0.05, "the branch changes nothing: nothing compared")
+
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:

@@ -783,22 +783,20 @@ START_TEST(per_quality_z_tables)
 }
 END_TEST
 
-/* The restoration network runs in bands of rows with margins: a picture and its crop from an even
- * row give the same correction wherever both see the rows the network reads (bands fall at other
- * rows in each), and odd sizes are corrected like their even extension. */
-START_TEST(restoration_bands_agree)
+/* The correction of a picture and of its crop from row `top` (a multiple of 4: the grid of the
+ * network's coarsest resolution) agree wherever the crop's bands see every row the network
+ * reads; the correction is not trivially zero. */
+static void check_bands_agree(const ScmcEnhancer *e)
 {
-    const ScmcSignalModel *m = scmc_signal_default_model();
-    ck_assert_int_gt(m->enhancer.channels, 0);
-    const int W = 61, H = 301, top = 46, reach = 2 * (m->enhancer.blocks + 2);
+    const int W = 61, H = 301, top = 44, reach = 2 * scmc_enhance_margin(e);
     ScmcImage img, crop;
     scene(&img, W, H);
     ck_assert_int_eq(scmc_image_alloc(&crop, W, H - top), SCMC_OK);
     memcpy(crop.rgb, img.rgb + (size_t)top * W * 3, (size_t)W * (H - top) * 3);
     float *a, *b;
     const ScmcNnOps *ops = scmc_nn_default_ops();
-    ck_assert_int_eq(scmc_enhance_correction(&m->enhancer, ops, &img, 3, &a), SCMC_OK);
-    ck_assert_int_eq(scmc_enhance_correction(&m->enhancer, ops, &crop, 3, &b), SCMC_OK);
+    ck_assert_int_eq(scmc_enhance_correction(e, ops, &img, 3, &a), SCMC_OK);
+    ck_assert_int_eq(scmc_enhance_correction(e, ops, &crop, 3, &b), SCMC_OK);
     double worst = 0, size = 0;
     for (int c = 0; c < 3; c++)
         for (int y = top + reach; y < H; y++)
@@ -811,10 +809,45 @@ START_TEST(restoration_bands_agree)
     ck_assert_msg(size > 0.05, "the network corrects nothing (largest %g)", size);
     free(a);
     free(b);
-    ck_assert_int_eq(scmc_enhance_correction(&m->enhancer, ops, &img, 9, &a), SCMC_ERR_INVALID_ARG);
+    ck_assert_int_eq(scmc_enhance_correction(e, ops, &img, 9, &a), SCMC_ERR_INVALID_ARG);
     ck_assert_ptr_null(a);
     scmc_image_free(&img);
     scmc_image_free(&crop);
+}
+
+/* A random layer of a synthetic network, weights drawn from the test's own generator. */
+static void random_conv(ScmcConvLayer *l, float *store, int cin, int cout, int k, float scale, uint32_t *seed)
+{
+    *l = (ScmcConvLayer){ store, store + (size_t)cin * cout * k * k, cin, cout, k };
+    for (size_t i = 0; i < (size_t)cin * cout * k * k + cout; i++) {
+        *seed = *seed * 1664525u + 1013904223u;
+        store[i] = scale * ((float)(*seed >> 8) / 16777216.0f - 0.5f);
+    }
+}
+
+/* The restoration network runs in bands of rows with margins: the committed network, and a
+ * synthetic one with a quarter-resolution branch (its margin is wider), correct a picture and its
+ * crop alike where both see the rows the network reads (bands fall at other rows in each), and
+ * odd sizes like their even extension. */
+START_TEST(restoration_bands_agree)
+{
+    const ScmcSignalModel *m = scmc_signal_default_model();
+    ck_assert_int_gt(m->enhancer.channels, 0);
+    check_bands_agree(&m->enhancer);
+    enum { C = 8 };
+    static float store[6 + 3 + 2][(4 * C) * C * 9 + 4 * C];
+    ScmcEnhancer e = { .channels = C, .blocks = 3, .views = 1, .branch_at = 1, .branch_depth = 2 };
+    uint32_t seed = 7;
+    random_conv(&e.head, store[0], 13, C, 3, 0.6f, &seed);
+    for (int l = 0; l < e.blocks; l++)
+        random_conv(&e.body[l], store[1 + l], C, C, 3, 0.5f, &seed);
+    random_conv(&e.tail, store[4], C, 12, 3, 0.5f, &seed);
+    random_conv(&e.down, store[5], C, C, 3, 0.5f, &seed);
+    for (int l = 0; l < e.branch_depth; l++)
+        random_conv(&e.mid[l], store[6 + l], C, C, 3, 0.5f, &seed);
+    random_conv(&e.up, store[8], C, 4 * C, 1, 0.8f, &seed);
+    ck_assert_int_gt(scmc_enhance_margin(&e), e.blocks + 2);
+    check_bands_agree(&e);
 }
 END_TEST
 
@@ -1054,6 +1087,23 @@ START_TEST(restoration_optional_in_the_weights)
     file = rewrite_weights(only_cfg, &t3, 1, &size);
     ck_assert_int_eq(scmc_signal_model_load(file, size, &plain, err, sizeof(err)), SCMC_ERR_CORRUPT);
     ck_assert_ptr_nonnull(strstr(err, "restoration"));
+    free(file);
+    /* a quarter-resolution branch joins before a body convolution, with 1 .. 16 of its own, and
+     * its convolutions must be in the file */
+    static const char *const only_branch[] = { "enh.branch", "enh.down.*", "enh.mid.*", "enh.up.*", NULL };
+    const int32_t branches[4][2] = { { m->enhancer.blocks, 1 }, { -1, 1 }, { 0, 0 }, { 0, 17 } };
+    for (int k = 0; k < 5; k++) {
+        const ExtraTensor tb = { "enh.branch", 1, { k < 4 ? 2 : 3, 0 }, k < 4 ? branches[k] : three_views };
+        file = rewrite_weights(only_branch, &tb, 1, &size);
+        ck_assert_int_eq(scmc_signal_model_load(file, size, &plain, err, sizeof(err)), SCMC_ERR_CORRUPT);
+        ck_assert_ptr_nonnull(strstr(err, "restoration"));
+        free(file);
+    }
+    const int32_t fits[2] = { 0, 1 };
+    const ExtraTensor tb = { "enh.branch", 1, { 2, 0 }, fits };
+    file = rewrite_weights(only_branch, &tb, 1, &size);
+    ck_assert_int_eq(scmc_signal_model_load(file, size, &plain, err, sizeof(err)), SCMC_ERR_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(err, "enh.down"));
     free(file);
     for (int k = 0; k < 2; k++)
         scmc_payloads_free(&p[k]);

@@ -7,7 +7,8 @@ Every tensor of IN.scmw but an earlier network's (`enh.*`) is copied byte for by
 network's are appended (docs/weights.md): `enh.config` (int32: channels, blocks, and with
 --views 2 or 4 the number of mirrored views the decoder averages) and float32
 `enh.head.{weight,bias}`, `enh.body.{i}.{weight,bias}`, `enh.tail.{weight,bias}` in PyTorch's
-convolution layout. The file's CRC, and so the model id streams carry, changes with them. Prints
+convolution layout; for a network with the quarter-resolution branch, `enh.branch` (int32: the
+body convolution it joins before, its depth) and float32 `enh.down.*`, `enh.mid.{i}.*`, `enh.up.*`. The file's CRC, and so the model id streams carry, changes with them. Prints
 the new id and size."""
 import argparse
 import os
@@ -23,7 +24,8 @@ from export import DT_F32, DT_I32, record  # noqa: E402
 
 def read_tensors(path):
     """[(name, raw record bytes)] of a weight file, its CRC checked."""
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     if len(data) < 16 or data[:4] != b"SCMW" or zlib.crc32(data[:-4]) & 0xFFFFFFFF != struct.unpack("<I", data[-4:])[0]:
         raise SystemExit(f"add_enhancer.py: {path} is not a valid weight file")
     version, count = struct.unpack("<II", data[4:12])
@@ -50,6 +52,10 @@ def network_records(ckpt, views=1):
     config = [ck["channels"], ck["blocks"]] + ([views] if views > 1 else [])
     recs = [record("enh.config", DT_I32, torch.tensor(config, dtype=torch.int32))]
     names = ["head"] + ["body.%d" % i for i in range(ck["blocks"])] + ["tail"]
+    at, depth = ck.get("branch", (0, 0))
+    if depth:
+        recs.append(record("enh.branch", DT_I32, torch.tensor([at, depth], dtype=torch.int32)))
+        names += ["down"] + ["mid.%d" % i for i in range(depth)] + ["up"]
     for n in names:
         for part in ("weight", "bias"):
             recs.append(record(f"enh.{n}.{part}", DT_F32, sd[f"{n}.{part}"].float()))

@@ -5,6 +5,7 @@ restoration network") on base1 of the training pictures at every quality.
   /usr/bin/python3 layers/signal/train/train_enhance.py --ckpt CKPT --base-dir 'bases-q{q}'
         [--data DIR] [--steps N] [--hours H] [--crop 96] [--batch 16] [--lr 1e-3] [--rotate]
         [--eval 'kodak-bases-q{q}' --eval-data ../shared/data/kodak]
+        [--branch AT DEPTH [--init TRAINED_CKPT]]
 
 --base-dir is a pattern with {q} (folders written by `make_bases.sh SCMC OUT_DIR IMAGE_DIR Q`);
 each sample draws a quality among the folders present, a picture and a crop. Loss: per sample,
@@ -14,6 +15,10 @@ every quality counts by the decibels it gains rather than by its error's size (-
 +0.1 dB).
 The learning rate falls from --lr to a tenth over --steps (cosine-free, exponential). Checkpoints
 every --save-every seconds and on SIGTERM / SIGINT; rerunning with the same --ckpt resumes.
+--branch gives the network its quarter-resolution branch (enhance_model.py) joining before body
+convolution AT with DEPTH convolutions; with --init, a new checkpoint starts from a trained
+network's weights (the branch's output at zero, so from what that network computes) and a new
+optimizer and schedule.
 --eval prints each quality's mean PSNR of base1 and of the enhanced picture (8-bit, rounded) over
 the evaluation pictures, at every strength the encoder may choose (the best per picture counts).
 """
@@ -175,24 +180,36 @@ def main():
     ap.add_argument("--rotate", action="store_true", help="also transpose half the crops (quarter turns)")
     ap.add_argument("--views", type=int, default=1, choices=(1, 2, 4),
                     help="evaluate the mean over this many mirrored views (add_enhancer.py --views)")
+    ap.add_argument("--branch", type=int, nargs=2, default=(0, 0), metavar=("AT", "DEPTH"),
+                    help="a quarter-resolution branch joining before body convolution AT")
+    ap.add_argument("--init", default=None, help="start a new checkpoint from this one's network")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     if a.crop < 8 or a.crop % 2 or a.batch < 1 or a.steps < 1:
         raise SystemExit("train_enhance.py: --crop must be even and >= 8, --batch and --steps positive")
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    net = Enhancer(a.channels, a.blocks)
-    opt = torch.optim.Adam(net.parameters(), lr=a.lr)
     step, rng = 0, random.Random(a.seed)
-    if os.path.exists(a.ckpt):
-        ck = torch.load(a.ckpt)
-        net = Enhancer(ck["channels"], ck["blocks"])
-        net.load_state_dict(ck["model"])
-        opt = torch.optim.Adam(net.parameters(), lr=a.lr)
-        if "optimizer" in ck:
-            opt.load_state_dict(ck["optimizer"])
-        step = ck["step"]
-        rng.setstate(ck["rng"]) if "rng" in ck else rng.seed(a.seed + step)
+    resume = torch.load(a.ckpt) if os.path.exists(a.ckpt) else None
+    if resume:  # the checkpoint names its own network
+        net = Enhancer.from_checkpoint(resume)
+    else:
+        init = torch.load(a.init) if a.init else None
+        blocks = init["blocks"] if init else a.blocks
+        if a.branch[1] < 0 or (a.branch[1] and not 0 <= a.branch[0] < blocks):
+            raise SystemExit(f"train_enhance.py: --branch AT DEPTH needs DEPTH >= 0 and AT below the {blocks} blocks")
+        net = Enhancer(init["channels"], blocks, *a.branch) if init else Enhancer(a.channels, a.blocks, *a.branch)
+        if init:
+            missing, unexpected = net.load_state_dict(init["model"], strict=False)
+            if unexpected or any(not k.startswith(("down.", "mid.", "up.")) for k in missing):
+                raise SystemExit(f"train_enhance.py: {a.init} does not fit this network")
+            print(f"initialised from {a.init} (its step {init['step']})", flush=True)
+    opt = torch.optim.Adam(net.parameters(), lr=a.lr)
+    if resume:
+        if "optimizer" in resume:
+            opt.load_state_dict(resume["optimizer"])
+        step = resume["step"]
+        rng.setstate(resume["rng"]) if "rng" in resume else rng.seed(a.seed + step)
         print(f"resumed at step {step}", flush=True)
     if a.eval_only:
         for line in evaluate(net, a.eval, a.eval_data, a.views):
@@ -201,7 +218,7 @@ def main():
 
     def save():
         tmp = a.ckpt + ".tmp"
-        torch.save({"channels": net.channels, "blocks": net.blocks, "model": net.state_dict(),
+        torch.save({"channels": net.channels, "blocks": net.blocks, "branch": net.branch, "model": net.state_dict(),
                     "optimizer": opt.state_dict(), "step": step, "rng": rng.getstate()}, tmp)
         os.replace(tmp, a.ckpt)
 
