@@ -679,9 +679,9 @@ static int restore_base(const ScmcSignalModel *m, const ScmcNnOps *ops, const Sc
 /* With the latents in out (sub-layer 0 with z, then the groups), whether they pay over the
  * restored base (scmc_pays: the squared error they remove against their bytes beyond sub-layer 0
  * alone); if not, out becomes sub-layer 0 alone, without z (the restoration is then the whole
- * layer). */
+ * layer), and recon, when asked for, takes the restored base over (restored is left empty). */
 static int drop_latents_unless_they_pay(const ScmcSignalModel *m, const ScmcNnOps *ops, const ScmcImage *img,
-                                        const ScmcImage *restored, int quality, int strength, double lambda,
+                                        ScmcImage *restored, int quality, int strength, double lambda,
                                         ScmcPayloads *out, ScmcImage *recon)
 {
     ScmcSignalDecoder probe;
@@ -715,7 +715,8 @@ static int drop_latents_unless_they_pay(const ScmcSignalModel *m, const ScmcNnOp
             *recon = full;
             full.rgb = NULL;
         } else if (recon) {
-            r = scmc_image_copy(recon, restored);
+            *recon = *restored;
+            restored->rgb = NULL;
         }
     }
     scmc_payloads_free(&alone);
@@ -853,7 +854,7 @@ int scmc_signal_encode_rec(const ScmcSignalModel *m, const ScmcNnOps *ops, const
     }
     scmc_payloads_free(&groups);
     if (!r && par->lambda > 0 && m->enhancer.channels)
-        r = drop_latents_unless_they_pay(m, ops, img, base, quality, strength, par->lambda, out, recon);
+        r = drop_latents_unless_they_pay(m, ops, img, &restored, quality, strength, par->lambda, out, recon);
     scmc_image_free(&restored);
     free(z);
     free(mean_q);
