@@ -75,21 +75,39 @@ static void int_conv(Loader *ld, ScmcIntConvLayer *c, const char *name, int cin,
 }
 
 /* The optional restoration network: enh.config (channels, blocks[, views]), then its convolutions. */
+/* The values of the optional int32 tensor `name` with min_n .. max_n of them (*n gets the count),
+ * or NULL when the file has none; one of another size is refused as `what` of the wrong shape. */
+static const int32_t *optional_config(Loader *ld, const char *name, int min_n, int max_n, int *n, const char *what)
+{
+    for (*n = min_n; *n <= max_n; (*n)++) {
+        const ScmcWeightTensor *t = scmc_weights_get(ld->w, name, SCMC_DTYPE_I32, (size_t)*n);
+        if (t)
+            return t->data;
+    }
+    if (scmc_weights_get(ld->w, name, SCMC_DTYPE_I32, 0)) {
+        snprintf(ld->err, ld->errlen, "weight file has a %s of the wrong shape", what);
+        ld->failed = 1;
+    }
+    return NULL;
+}
+
+/* count 3 x 3 convolutions channels -> channels called prefix.0, prefix.1, ... */
+static void conv_stack(Loader *ld, ScmcConvLayer *l, const char *prefix, int count, int channels)
+{
+    for (int i = 0; i < count; i++) {
+        char n[32];
+        snprintf(n, sizeof(n), "%s.%d", prefix, i);
+        conv(ld, &l[i], n, channels, channels, 3);
+    }
+}
+
 static void enhancer(Loader *ld, ScmcEnhancer *e)
 {
-    const ScmcWeightTensor *cfg = scmc_weights_get(ld->w, "enh.config", SCMC_DTYPE_I32, 2);
-    const ScmcWeightTensor *cfg3 = cfg ? NULL : scmc_weights_get(ld->w, "enh.config", SCMC_DTYPE_I32, 3);
-    if (cfg3)
-        cfg = cfg3;
-    if (!cfg) {
-        if (scmc_weights_get(ld->w, "enh.config", SCMC_DTYPE_I32, 0)) {
-            snprintf(ld->err, ld->errlen, "weight file has a restoration network of the wrong shape");
-            ld->failed = 1;
-        }
+    int n;
+    const int32_t *c = optional_config(ld, "enh.config", 2, 3, &n, "restoration network");
+    if (!c)
         return;
-    }
-    const int32_t *c = cfg->data;
-    const int views = cfg3 ? c[2] : 1;
+    const int views = n == 3 ? c[2] : 1;
     if (c[0] < 1 || c[0] > SCMC_ENHANCE_MAX_CHANNELS || c[1] < 0 || c[1] > SCMC_ENHANCE_MAX_BLOCKS ||
         (views != 1 && views != 2 && views != 4)) {
         snprintf(ld->err, ld->errlen, "weight file has an unsupported restoration network");
@@ -100,22 +118,12 @@ static void enhancer(Loader *ld, ScmcEnhancer *e)
     e->blocks = c[1];
     e->views = views;
     conv(ld, &e->head, "enh.head", 12 + 1, e->channels, 3);
-    for (int i = 0; i < e->blocks; i++) {
-        char n[32];
-        snprintf(n, sizeof(n), "enh.body.%d", i);
-        conv(ld, &e->body[i], n, e->channels, e->channels, 3);
-    }
+    conv_stack(ld, e->body, "enh.body", e->blocks, e->channels);
     conv(ld, &e->tail, "enh.tail", e->channels, 12, 3);
     /* enh.branch (at, depth): the quarter-resolution branch, when the file has one */
-    const ScmcWeightTensor *br = scmc_weights_get(ld->w, "enh.branch", SCMC_DTYPE_I32, 2);
-    if (!br) {
-        if (scmc_weights_get(ld->w, "enh.branch", SCMC_DTYPE_I32, 0)) {
-            snprintf(ld->err, ld->errlen, "weight file has a restoration branch of the wrong shape");
-            ld->failed = 1;
-        }
+    const int32_t *b = optional_config(ld, "enh.branch", 2, 2, &n, "restoration branch");
+    if (!b)
         return;
-    }
-    const int32_t *b = br->data;
     if (b[0] < 0 || b[0] >= e->blocks || b[1] < 1 || b[1] > SCMC_ENHANCE_MAX_BLOCKS) {
         snprintf(ld->err, ld->errlen, "weight file has an unsupported restoration branch");
         ld->failed = 1;
@@ -124,11 +132,7 @@ static void enhancer(Loader *ld, ScmcEnhancer *e)
     e->branch_at = b[0];
     e->branch_depth = b[1];
     conv(ld, &e->down, "enh.down", e->channels, e->channels, 3);
-    for (int i = 0; i < e->branch_depth; i++) {
-        char n[32];
-        snprintf(n, sizeof(n), "enh.mid.%d", i);
-        conv(ld, &e->mid[i], n, e->channels, e->channels, 3);
-    }
+    conv_stack(ld, e->mid, "enh.mid", e->branch_depth, e->channels);
     conv(ld, &e->up, "enh.up", e->channels, 4 * e->channels, 1);
 }
 
