@@ -27,7 +27,7 @@ sys.path.insert(0, TRAIN)
 try:
     import torch
     from add_enhancer import read_tensors
-    from enhance_model import Enhancer
+    from enhance_model import BRANCH_PREFIXES, Enhancer
     from train_enhance import STRENGTHS, batch, enhance_picture
     HAVE_TORCH = True
 except ImportError as e:  # pragma: no cover - depends on the machine
@@ -238,7 +238,7 @@ class CommittedNetwork(unittest.TestCase):
                 p.normal_(0, 0.08)
         net.eval()
         plain = Enhancer(16, 3)
-        plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith(("down.", "mid.", "up."))})
+        plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith(BRANCH_PREFIXES)})
         with tempfile.TemporaryDirectory() as tmp:
             ckpt, weights, pic, out = (os.path.join(tmp, n) for n in ("b.pt", "b.scmw", "base.png", "out.png"))
             torch.save({"channels": 16, "blocks": 3, "branch": (1, 2), "model": net.state_dict(), "step": 0}, ckpt)

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 
 SCALE = 16.0          # the tail's output unit, in grey levels
 NUM_QUALITIES = 8
+BRANCH_PREFIXES = ("down.", "mid.", "up.")   # the quarter-resolution branch's parameter names
 
 
 def quality_plane(quality):

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from enhance_model import NUM_QUALITIES, Enhancer  # noqa: E402
+from enhance_model import BRANCH_PREFIXES, NUM_QUALITIES, Enhancer  # noqa: E402
 
 DEFAULT_DATA = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                              "../../../../shared/data/train/bsds500"))
@@ -201,7 +201,7 @@ def main():
         net = Enhancer(init["channels"], blocks, *a.branch) if init else Enhancer(a.channels, a.blocks, *a.branch)
         if init:
             missing, unexpected = net.load_state_dict(init["model"], strict=False)
-            if unexpected or any(not k.startswith(("down.", "mid.", "up.")) for k in missing):
+            if unexpected or any(not k.startswith(BRANCH_PREFIXES) for k in missing):
                 raise SystemExit(f"train_enhance.py: {a.init} does not fit this network")
             print(f"initialised from {a.init} (its step {init['step']})", flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=a.lr)
