@@ -6,10 +6,14 @@ harness run (scmc_bench.py).
 
   /usr/bin/python3 benches/ab_streams.py SCMC_A SCMC_B IMG... [--quality 1,2,...,8]
         [--a-args "..."] [--b-args "..."] [--jobs 2] [--work DIR] [--metric psnr|msssim]
+        [--a-cache FILE]
 
 --a-args / --b-args are extra `scmc encode` options of one side (e.g. --b-args "--layers signal"
 with the same binary twice). Bits per pixel are whole files, headers included. --metric msssim
 measures the BD-rate on MS-SSIM (its plain values, as scmc_bench.py does) instead of PSNR.
+--a-cache FILE keeps side A's points (by image, quality, options and metric) in a JSON file and
+reuses them, so a series of candidates against one reference codes the reference once; the file
+is the caller's to delete when A's binary changes.
 """
 import argparse
 import concurrent.futures
@@ -48,16 +52,32 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--work", default=None, help="where the streams and decodes go (default: a temporary folder)")
     ap.add_argument("--metric", choices=("psnr", "msssim"), default="psnr")
+    ap.add_argument("--a-cache", default=None, help="a JSON file of side A's points, read and extended")
     args = ap.parse_args()
     qualities = [int(q) for q in args.quality.split(",")]
     sides = {"A": (args.scmc_a, shlex.split(args.a_args)), "B": (args.scmc_b, shlex.split(args.b_args))}
+    cache = {}
+    if args.a_cache and os.path.exists(args.a_cache):
+        with open(args.a_cache) as f:
+            cache = json.load(f)
+    key = lambda img, q: f"{os.path.abspath(img)}|{q}|{args.a_args}|{args.metric}"  # noqa: E731
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or tmp
         os.makedirs(work, exist_ok=True)
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
             jobs = {(tag, img, q): ex.submit(point, scmc, extra, img, q, work, tag, args.metric)
-                    for img in args.images for q in qualities for tag, (scmc, extra) in sides.items()}
+                    for img in args.images for q in qualities for tag, (scmc, extra) in sides.items()
+                    if not (tag == "A" and key(img, q) in cache)}
             res = {k: f.result() for k, f in jobs.items()}
+    for img in args.images:
+        for q in qualities:
+            if ("A", img, q) in res:
+                cache[key(img, q)] = res[("A", img, q)]
+            res[("A", img, q)] = tuple(cache[key(img, q)]) if args.a_cache else res[("A", img, q)]
+    if args.a_cache:
+        with open(args.a_cache + ".tmp", "w") as f:
+            json.dump(cache, f)
+        os.replace(args.a_cache + ".tmp", args.a_cache)
     bds = []
     for img in args.images:
         a = [res[("A", img, q)] for q in qualities]
