@@ -118,6 +118,40 @@ class TrainEnhance(unittest.TestCase):
         self.assertIn("resumed at step 2", r.stdout)
         self.assertEqual(tuple(torch.load(self.ckpt)["branch"]), (0, 2))
 
+    def test_a_trained_branch_grows_deeper(self):
+        """--init from a network with a branch and --branch with more convolutions: the trained
+        branch is kept and the added convolutions start as the identity, so the deeper network
+        first computes what the trained one did; a shallower branch or another join point is
+        refused with a one-line error."""
+        r = self.train("--steps", "3", "--blocks", "2", "--branch", "0", "1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        trained = self.ckpt
+        # a branch whose output is not zero, so that the identity start is put to the test
+        ck = torch.load(trained)
+        torch.manual_seed(3)
+        for k in ("up.weight", "up.bias"):
+            ck["model"][k] = torch.randn_like(ck["model"][k]) * 0.05
+        torch.save(ck, trained)
+        for branch in (("1", "2"), ("0", "0")):
+            self.ckpt = os.path.join(self.tmp.name, "bad.pt")
+            r = self.train("--steps", "2", "--branch", *branch, "--init", trained)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn("may only add convolutions", r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+            self.assertFalse(os.path.exists(self.ckpt))
+        self.ckpt = os.path.join(self.tmp.name, "deeper.pt")
+        r = self.train("--steps", "1", "--lr", "1e-12", "--branch", "0", "3", "--init", trained)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        new = torch.load(self.ckpt)
+        self.assertEqual(tuple(new["branch"]), (0, 3))
+        self.assertTrue(torch.equal(new["model"]["mid.0.weight"], ck["model"]["mid.0.weight"]))
+        a, b = Enhancer.from_checkpoint(ck), Enhancer.from_checkpoint(new)
+        x, q = torch.rand(2, 3, 26, 20) * 255, torch.tensor([2, 3])
+        with torch.no_grad():
+            ref = a(x, q)
+            self.assertGreater(ref.abs().max().item(), 1e-3)
+            self.assertLess((ref - b(x, q)).abs().max().item(), 1e-4)
+
     def test_rotated_crops_stay_aligned(self):
         import random
         ramp = np.tile(np.arange(40, dtype=np.uint8)[None, :, None], (40, 1, 3))  # varies along x only

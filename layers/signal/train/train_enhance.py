@@ -17,8 +17,9 @@ The learning rate falls from --lr to a tenth over --steps (cosine-free, exponent
 every --save-every seconds and on SIGTERM / SIGINT; rerunning with the same --ckpt resumes.
 --branch gives the network its quarter-resolution branch (enhance_model.py) joining before body
 convolution AT with DEPTH convolutions; with --init, a new checkpoint starts from a trained
-network's weights (the branch's output at zero, so from what that network computes) and a new
-optimizer and schedule.
+network's weights (a new branch's output at zero, or a trained branch made deeper by convolutions
+that start as the identity, so either way from what that network computes) and a new optimizer
+and schedule.
 --eval prints each quality's mean PSNR of base1 and of the enhanced picture (8-bit, rounded) over
 the evaluation pictures, at every strength the encoder may choose (the best per picture counts).
 """
@@ -33,6 +34,7 @@ import time
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
@@ -159,6 +161,26 @@ def evaluate(net, pattern, data_dir, views=1):
     return lines
 
 
+def start_from(net, init, name):
+    """Loads a trained checkpoint's network into net, which has the same head, body and tail and
+    either a new branch (its output at zero) or the trained branch made deeper: the added
+    convolutions start as the identity, which the ReLU after them keeps (their input has passed a
+    ReLU), so in both cases net first computes what the trained network did."""
+    old_at, old_depth = init.get("branch", (0, 0))
+    at, depth = net.branch
+    if old_depth and (old_at != at or depth < old_depth):
+        raise SystemExit(f"train_enhance.py: {name}'s branch joins before block {old_at} with {old_depth} "
+                         "convolutions: --branch may only add convolutions to it")
+    missing, unexpected = net.load_state_dict(init["model"], strict=False)
+    added = {f"mid.{k}.{p}" for k in range(old_depth, depth) for p in ("weight", "bias")} if old_depth else set()
+    if unexpected or any(not k.startswith(BRANCH_PREFIXES) for k in missing) or (old_depth and set(missing) != added):
+        raise SystemExit(f"train_enhance.py: {name} does not fit this network")
+    with torch.no_grad():
+        for k in range(old_depth, depth) if old_depth else ():
+            nn.init.dirac_(net.mid[k].weight)
+            nn.init.zeros_(net.mid[k].bias)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ckpt", required=True)
@@ -200,9 +222,7 @@ def main():
             raise SystemExit(f"train_enhance.py: --branch AT DEPTH needs DEPTH >= 0 and AT below the {blocks} blocks")
         net = Enhancer(init["channels"], blocks, *a.branch) if init else Enhancer(a.channels, a.blocks, *a.branch)
         if init:
-            missing, unexpected = net.load_state_dict(init["model"], strict=False)
-            if unexpected or any(not k.startswith(BRANCH_PREFIXES) for k in missing):
-                raise SystemExit(f"train_enhance.py: {a.init} does not fit this network")
+            start_from(net, init, a.init)
             print(f"initialised from {a.init} (its step {init['step']})", flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=a.lr)
     if resume:
