@@ -5,13 +5,14 @@ printed per image and as a mean. For encoder changes and weight files measured b
 harness run (scmc_bench.py).
 
   /usr/bin/python3 benches/ab_streams.py SCMC_A SCMC_B IMG... [--quality 1,2,...,8]
-        [--a-args "..."] [--b-args "..."] [--jobs 2] [--work DIR] [--metric psnr|msssim]
+        [--a-args "..."] [--b-args "..."] [--jobs 2] [--work DIR] [--metric psnr|msssim|both]
         [--a-cache FILE]
 
 --a-args / --b-args are extra `scmc encode` options of one side (e.g. --b-args "--layers signal"
 with the same binary twice). Bits per pixel are whole files, headers included. --metric msssim
-measures the BD-rate on MS-SSIM (its plain values, as scmc_bench.py does) instead of PSNR.
---a-cache FILE keeps side A's points (by image, quality, options and metric) in a JSON file and
+measures the BD-rate on MS-SSIM (its plain values, as scmc_bench.py does) instead of PSNR, --metric
+both on each from the same streams.
+--a-cache FILE keeps side A's points (by image, quality and options) in a JSON file and
 reuses them, so a series of candidates against one reference codes the reference once; the file
 is the caller's to delete when A's binary changes.
 """
@@ -28,17 +29,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bdrate import bd_rate  # noqa: E402
 
 
-def point(scmc, extra, img, quality, work, tag, metric):
-    """(bpp, PSNR or MS-SSIM) of img coded by scmc at quality."""
+def point(scmc, extra, img, quality, work, tag):
+    """(bpp, {"psnr": PSNR, "msssim": MS-SSIM}) of img coded by scmc at quality."""
     stem = f"{tag}-{os.path.splitext(os.path.basename(img))[0]}-q{quality}"
     stream, decoded = os.path.join(work, stem + ".scmc"), os.path.join(work, stem + ".png")
     subprocess.run([scmc, "encode", "-q", "--quality", str(quality)] + extra + [img, "-o", stream], check=True)
     subprocess.run([scmc, "decode", "-q", stream, "-o", decoded], check=True)
     out = subprocess.run([scmc, "compare", img, decoded, "--json"], check=True, capture_output=True, text=True)
-    value = json.loads(out.stdout)[metric]
+    values = json.loads(out.stdout)
     info = json.loads(subprocess.run([scmc, "info", stream, "--json"], check=True, capture_output=True,
                                      text=True).stdout)
-    return info["bytes"] * 8 / (info["width"] * info["height"]), value if value is not None else 99.0
+    scores = {m: values[m] if values[m] is not None else 99.0 for m in ("psnr", "msssim")}
+    return info["bytes"] * 8 / (info["width"] * info["height"]), scores
 
 
 def main():
@@ -51,7 +53,7 @@ def main():
     ap.add_argument("--b-args", default="")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--work", default=None, help="where the streams and decodes go (default: a temporary folder)")
-    ap.add_argument("--metric", choices=("psnr", "msssim"), default="psnr")
+    ap.add_argument("--metric", choices=("psnr", "msssim", "both"), default="psnr")
     ap.add_argument("--a-cache", default=None, help="a JSON file of side A's points, read and extended")
     args = ap.parse_args()
     qualities = [int(q) for q in args.quality.split(",")]
@@ -60,12 +62,12 @@ def main():
     if args.a_cache and os.path.exists(args.a_cache):
         with open(args.a_cache) as f:
             cache = json.load(f)
-    key = lambda img, q: f"{os.path.abspath(img)}|{q}|{args.a_args}|{args.metric}"  # noqa: E731
+    key = lambda img, q: f"{os.path.abspath(img)}|{q}|{args.a_args}"  # noqa: E731
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or tmp
         os.makedirs(work, exist_ok=True)
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
-            jobs = {(tag, img, q): ex.submit(point, scmc, extra, img, q, work, tag, args.metric)
+            jobs = {(tag, img, q): ex.submit(point, scmc, extra, img, q, work, tag)
                     for img in args.images for q in qualities for tag, (scmc, extra) in sides.items()
                     if not (tag == "A" and key(img, q) in cache)}
             res = {k: f.result() for k, f in jobs.items()}
@@ -78,19 +80,24 @@ def main():
         with open(args.a_cache + ".tmp", "w") as f:
             json.dump(cache, f)
         os.replace(args.a_cache + ".tmp", args.a_cache)
+    for metric in ("psnr", "msssim") if args.metric == "both" else (args.metric,):
+        report(args.images, qualities, res, metric)
+
+
+def report(images, qualities, res, metric):
+    """Prints each image's points and BD-rate of B against A by metric, and their mean."""
     bds = []
-    for img in args.images:
-        a = [res[("A", img, q)] for q in qualities]
-        b = [res[("B", img, q)] for q in qualities]
+    fmt = ".2f" if metric == "psnr" else ".4f"
+    for img in images:
+        a = [(res[("A", img, q)][0], res[("A", img, q)][1][metric]) for q in qualities]
+        b = [(res[("B", img, q)][0], res[("B", img, q)][1][metric]) for q in qualities]
         bd = bd_rate(a, b)
         bds.append(bd)
-        fmt = ".2f" if args.metric == "psnr" else ".4f"
         cells = " ".join(f"q{q} {pa[0]:.4f}/{pa[1]:{fmt}}->{pb[0]:.4f}/{pb[1]:{fmt}}" for q, pa, pb in zip(qualities, a, b))
         print(f"{os.path.basename(img)} {cells} BD " + ("n/a (needs 4 qualities over a shared range)" if bd is None else f"{bd:+.2f} %"), flush=True)
     valid = [b for b in bds if b is not None]
     if valid:
-        print(f"mean BD-rate of B against A: {sum(valid) / len(valid):+.2f} % over {len(valid)} images")
-
+        print(f"mean BD-rate ({metric}) of B against A: {sum(valid) / len(valid):+.2f} % over {len(valid)} images")
 
 if __name__ == "__main__":
     main()
