@@ -29,6 +29,8 @@
  * the escape's prefix are single adaptive bits. */
 #define ACT_CLASSES 8     /* classes of the neighbours' weighted magnitude sum */
 #define ESC_PREFIX 18     /* Exp-Golomb prefix bits with their own models (no value needs more) */
+#define PRED_CLASSES 6    /* classes of the coarse-scale prediction's magnitude (pred_class) */
+#define PRED_MAG_BITS 2   /* the unary magnitude bits that also read the prediction */
 typedef struct Contexts {
     ScmcMixTables tables;
     ScmcBitModel block[2][BAND_CLASSES][3];
@@ -46,6 +48,10 @@ typedef struct Contexts {
     ScmcMixContext mag_big[2][BAND_CLASSES][MAG_BITS][2];
     ScmcMixContext mag_act[2][BAND_CLASSES][MAG_BITS][ACT_CLASSES];
     ScmcMixContext mag_cross[3][BAND_CLASSES][MAG_BITS][4]; /* luma: the parent; Co, Cg: the luma */
+    /* the coarse-scale prediction (predict_level; not in the LL band) */
+    ScmcMixContext sig_pred[2][BAND_CLASSES][3][PRED_CLASSES][3];
+    ScmcMixContext sign_pred[2][BAND_CLASSES][3][3][4];
+    ScmcMixContext mag_pred[2][BAND_CLASSES][PRED_MAG_BITS][PRED_CLASSES];
 } Contexts;
 
 typedef struct Band {
@@ -149,7 +155,9 @@ typedef struct PlaneView {
     int32_t *q;           /* the plane being filled in coding order */
     const int32_t *luma;  /* the coded luma plane (chroma planes), else NULL */
     const int32_t *co;    /* the coded Co plane (the Cg plane), else NULL */
-    int w, plane;         /* width, and 0, 1, 2 for Y, Co, Cg */
+    int32_t *pred;        /* the coarse-scale prediction of the level being coded (predict_level) */
+    int32_t *work;        /* predict_level's scratch: a plane, and max(w, h) samples */
+    int w, h, plane, step; /* size, 0, 1, 2 for Y, Co, Cg, and the plane's step */
     int dq;               /* dependent quantization (dq_next) */
     int split;            /* the bands in parts by level (part_of_level), else all in part 0 */
     const Band *bands;
@@ -165,7 +173,76 @@ typedef struct CoefModels {
     int act;
     /* what value_models reads */
     int cls, band_cls, plane, orient, big, cross, sign_left, sign_up, luma_sign, chroma;
+    int pred, pred_sign; /* the prediction's class and sign (pred -1: none, the LL band) */
 } CoefModels;
+
+/* The class of a prediction of magnitude a (1/16 grey levels) for a plane of step s16 (the same
+ * units): under 0.05, 0.12, 0.25, 0.5 and 1 step, and above. */
+static int pred_class(int64_t a, int64_t s16)
+{
+    static const int bounds[PRED_CLASSES - 1] = { 5, 12, 25, 50, 100 };
+    int k = 0;
+    while (k < PRED_CLASSES - 1 && 100 * a >= bounds[k] * s16)
+        k++;
+    return k;
+}
+
+/* floor(v / 4) for any sign. */
+static inline int32_t floor_div4(int32_t v)
+{
+    return v >= 0 ? v / 4 : -((-v + 3) / 4);
+}
+
+/* The coarse-scale prediction of level `level`'s three bands (bitstream-spec/structure.md,
+ * "Coarse-scale prediction"), into v->pred at their places: the plane's values of the coarser
+ * levels read as index x step (1/16 grey levels), synthesised with the normative inverse to the
+ * resolution that level splits, every sample moved a quarter of the way to the nearer of the
+ * largest and smallest in its 3 x 3 neighbourhood (a sharpening that restores some of the edges
+ * the coarse synthesis blurs), and analysed one level. What a coarser level tells of an edge's
+ * position and polarity is thus turned into expected values of the finer coefficients, which the
+ * neighbours of a coefficient at the same level do not yet show. */
+static void predict_level(const PlaneView *v, int level)
+{
+    const int w = v->w, W = v->dw[level - 1], H = v->dh[level - 1];
+    const int32_t s16 = v->step << SCMC_WAVELET_FRAC;
+    int32_t *u = v->work, *tmp = v->work + (size_t)w * v->h, *p = v->pred;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            u[(size_t)y * w + x] = x < v->dw[level] && y < v->dh[level] ? v->q[(size_t)y * w + x] * s16 : 0;
+    scmc_wavelet_inverse_to(u, w, v->h, level, tmp);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int32_t lo = INT32_MAX, hi = INT32_MIN;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    const int yy = y + dy < 0 ? 0 : y + dy >= H ? H - 1 : y + dy;
+                    const int xx = x + dx < 0 ? 0 : x + dx >= W ? W - 1 : x + dx;
+                    const int32_t t = u[(size_t)yy * w + xx];
+                    lo = t < lo ? t : lo;
+                    hi = t > hi ? t : hi;
+                }
+            const int32_t c = u[(size_t)y * w + x];
+            /* the nearer extreme; at the midpoint, the smaller */
+            const int32_t target = (int64_t)c - lo > (int64_t)hi - c ? hi : lo;
+            p[(size_t)y * w + x] = c + floor_div4(target - c);
+        }
+    scmc_wavelet_forward_level_int(p, w, v->h, level, tmp);
+}
+
+int scmc_correction_coarse_prediction(const int32_t *q, int w, int h, int level, int step, int32_t *pred)
+{
+    if (w < 1 || h < 1 || level < 1 || level > SCMC_WAVELET_LEVELS || step < 1 || step > SCMC_CORRECTION_MAX_STEP)
+        return SCMC_ERR_INVALID_ARG;
+    int32_t *work = malloc(((size_t)w * h + (size_t)(w > h ? w : h)) * sizeof(int32_t));
+    if (!work)
+        return SCMC_ERR_NOMEM;
+    PlaneView v = { (int32_t *)q, NULL, NULL, pred, work, w, h, 0, step, 0, 0, NULL, { 0 }, { 0 } };
+    scmc_wavelet_dims(w, v.dw);
+    scmc_wavelet_dims(h, v.dh);
+    predict_level(&v, level);
+    free(work);
+    return SCMC_OK;
+}
 
 /* The contexts of the coefficient at (x, y) of band b. From the plane: the
  * count of non-zero left, upper, upper-left and upper-right neighbours with whether the left or
@@ -225,6 +302,15 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
                                            [v->co ? at_most(co, 2) : 0]);
     else
         scmc_mix_add(&cm->sig, &m->sig_orient[bc][at_most(orient, 3)][act]);
+    cm->pred = -1;
+    cm->pred_sign = 0;
+    if (b->level > 0) {
+        const int32_t pv = v->pred[(size_t)(b->y0 + y) * w + b->x0 + x];
+        const int64_t a = pv < 0 ? -(int64_t)pv : pv, s16 = (int64_t)v->step << SCMC_WAVELET_FRAC;
+        cm->pred = pred_class(a, s16);
+        cm->pred_sign = 10 * a < s16 ? 0 : pv > 0 ? 1 : -1;
+        scmc_mix_add(&cm->sig, &m->sig_pred[cls][bc][b->orient][cm->pred][at_most(nonzero, 2)]);
+    }
 
     cm->cls = cls;
     cm->band_cls = bc;
@@ -288,11 +374,15 @@ static void value_models(Contexts *m, CoefModels *cm)
     scmc_mix_add(&cm->sign, &m->sign_near[cls][bc][cm->orient][3 * (cm->sign_left + 1) + cm->sign_up + 1]);
     if (cm->chroma)
         scmc_mix_add(&cm->sign, &m->sign_luma[cm->plane - 1][bc][cm->luma_sign + 1][cm->sign_left + 1]);
+    if (cm->pred >= 0)
+        scmc_mix_add(&cm->sign, &m->sign_pred[cls][bc][cm->orient][cm->pred_sign + 1][cm->pred < 3 ? 0 : cm->pred - 2]);
     for (int k = 0; k < MAG_BITS; k++) {
         scmc_mix_begin(&cm->mag[k], &m->mag_w[cls][bc][k]);
         scmc_mix_add(&cm->mag[k], &m->mag_big[cls][bc][k][cm->big]);
         scmc_mix_add(&cm->mag[k], &m->mag_act[cls][bc][k][cm->act]);
         scmc_mix_add(&cm->mag[k], &m->mag_cross[cm->plane][bc][k][cm->cross]);
+        if (cm->pred >= 0 && k < PRED_MAG_BITS)
+            scmc_mix_add(&cm->mag[k], &m->mag_pred[cls][bc][k][cm->pred]);
     }
 }
 
@@ -566,10 +656,15 @@ static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int ma
                       ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *rdo, Journal *jr)
 {
     const int w = v->w;
+    int predicted = 0; /* the level v->pred holds (0: none) */
     for (int bi = 0; bi < nb; bi++) {
         const Band *bd = &v->bands[bi];
         if (part_of_level(v->split, bd->level) != part)
             continue;
+        if (bd->level > 0 && bd->level != predicted) {
+            predict_level(v, bd->level);
+            predicted = bd->level;
+        }
         const int nbx = (bd->w + BLOCK - 1) / BLOCK, nby = (bd->h + BLOCK - 1) / BLOCK;
         uint8_t *flags = calloc((size_t)nbx * nby, 1);
         if (!flags)
@@ -689,6 +784,8 @@ static const ModelField model_fields[] = {
     MODEL_FIELD(sig_luma, FIELD_MIX, ScmcMixContext),      MODEL_FIELD(sign_near, FIELD_MIX, ScmcMixContext),
     MODEL_FIELD(sign_luma, FIELD_MIX, ScmcMixContext),     MODEL_FIELD(mag_big, FIELD_MIX, ScmcMixContext),
     MODEL_FIELD(mag_act, FIELD_MIX, ScmcMixContext),       MODEL_FIELD(mag_cross, FIELD_MIX, ScmcMixContext),
+    MODEL_FIELD(sig_pred, FIELD_MIX, ScmcMixContext),      MODEL_FIELD(sign_pred, FIELD_MIX, ScmcMixContext),
+    MODEL_FIELD(mag_pred, FIELD_MIX, ScmcMixContext),
     MODEL_FIELD(sig_w, FIELD_WEIGHTS, ScmcMixWeights),     MODEL_FIELD(sign_w, FIELD_WEIGHTS, ScmcMixWeights),
     MODEL_FIELD(mag_w, FIELD_WEIGHTS, ScmcMixWeights),
 };
@@ -698,7 +795,9 @@ _Static_assert(FIELD_SIZE(block, ScmcBitModel) + FIELD_SIZE(escape, ScmcBitModel
                        FIELD_SIZE(sig_pattern, ScmcMixContext) + FIELD_SIZE(sig_orient, ScmcMixContext) +
                        FIELD_SIZE(sig_luma, ScmcMixContext) + FIELD_SIZE(sign_near, ScmcMixContext) +
                        FIELD_SIZE(sign_luma, ScmcMixContext) + FIELD_SIZE(mag_big, ScmcMixContext) +
-                       FIELD_SIZE(mag_act, ScmcMixContext) + FIELD_SIZE(mag_cross, ScmcMixContext) ==
+                       FIELD_SIZE(mag_act, ScmcMixContext) + FIELD_SIZE(mag_cross, ScmcMixContext) +
+                       FIELD_SIZE(sig_pred, ScmcMixContext) + FIELD_SIZE(sign_pred, ScmcMixContext) +
+                       FIELD_SIZE(mag_pred, ScmcMixContext) ==
                    SCMC_CORRECTION_START_PROBS,
                "the starting-state tables must list every probability context");
 _Static_assert(FIELD_SIZE(sig_w, ScmcMixWeights) + FIELD_SIZE(sign_w, ScmcMixWeights) +
@@ -795,11 +894,13 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
     /* Squared RGB error per squared error of Y, Co, Cg (r = Y + Co - Cg, g = Y + Cg, b = Y - Co - Cg). */
     static const double rgb_weight[3] = { 3, 2, 3 };
     Journal journal = { 0 };
-    int r = SCMC_OK;
+    int32_t *pred = malloc(n * sizeof(int32_t));
+    int32_t *work = malloc((n + (size_t)(c->width > c->height ? c->width : c->height)) * sizeof(int32_t));
+    int r = pred && work ? SCMC_OK : SCMC_ERR_NOMEM;
     for (int part = first; part <= last && !r; part++)
         for (int p = 0; p < 3 && !r; p++) {
-            PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, c->width, p, c->dq, c->split,
-                            bands, { 0 }, { 0 } };
+            PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, pred, work, c->width, c->height,
+                            p, c->step[p], c->dq, c->split, bands, { 0 }, { 0 } };
             scmc_wavelet_dims(c->width, v.dw);
             scmc_wavelet_dims(c->height, v.dh);
             const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p], rgb_weight[p], lambda, cost };
@@ -808,6 +909,8 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
         }
     free(journal.entries);
     free(cost);
+    free(pred);
+    free(work);
     return r;
 }
 

@@ -111,15 +111,66 @@ static void inverse_line(int32_t *x, int n, ptrdiff_t stride, int32_t *tmp)
 #undef D_PREV
 #undef D_AT
 
-void scmc_wavelet_inverse(int32_t *plane, int w, int h, int32_t *tmp)
+void scmc_wavelet_inverse_to(int32_t *plane, int w, int h, int level, int32_t *tmp)
 {
     int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
     scmc_wavelet_dims(w, dw);
     scmc_wavelet_dims(h, dh);
-    for (int l = SCMC_WAVELET_LEVELS; l >= 1; l--) {
+    for (int l = SCMC_WAVELET_LEVELS; l >= level; l--) {
         for (int y = 0; y < dh[l - 1]; y++)
             inverse_line(plane + (size_t)y * w, dw[l - 1], 1, tmp);
         for (int x = 0; x < dw[l - 1]; x++)
             inverse_line(plane + x, dh[l - 1], w, tmp);
     }
 }
+
+void scmc_wavelet_inverse(int32_t *plane, int w, int h, int32_t *tmp)
+{
+    scmc_wavelet_inverse_to(plane, w, h, 1, tmp);
+}
+
+/* ---- one forward level in integers (the coarse-scale prediction, normative) ---- */
+
+#define S_NEXT(i) s[(i) + 1 < ns ? (i) + 1 : ns - 1]
+#define D_PREV(i) d[(i) > 0 ? (i) - 1 : 0]
+#define D_AT(i) d[(i) < nd ? (i) : nd - 1]
+
+/* forward_line's lifting in the inverse's arithmetic: each step rounded by mul_q and clamped, so
+ * both sides of the codec compute the same samples. */
+static void forward_line_int(int32_t *x, int n, ptrdiff_t stride, int32_t *tmp)
+{
+    if (n < 2)
+        return;
+    const int ns = (n + 1) / 2, nd = n / 2;
+    int32_t *s = tmp, *d = tmp + ns;
+    for (int i = 0; i < ns; i++)
+        s[i] = x[(ptrdiff_t)(2 * i) * stride];
+    for (int i = 0; i < nd; i++)
+        d[i] = x[(ptrdiff_t)(2 * i + 1) * stride];
+    for (int i = 0; i < nd; i++)
+        d[i] = clamp_lift(d[i] + mul_q(ALPHA_Q, (int64_t)s[i] + S_NEXT(i)));
+    for (int i = 0; i < ns; i++)
+        s[i] = clamp_lift(s[i] + mul_q(BETA_Q, (int64_t)D_PREV(i) + D_AT(i)));
+    for (int i = 0; i < nd; i++)
+        d[i] = clamp_lift(d[i] + mul_q(GAMMA_Q, (int64_t)s[i] + S_NEXT(i)));
+    for (int i = 0; i < ns; i++)
+        s[i] = clamp_lift(s[i] + mul_q(DELTA_Q, (int64_t)D_PREV(i) + D_AT(i)));
+    for (int i = 0; i < ns; i++)
+        x[(ptrdiff_t)i * stride] = clamp_lift(mul_q(ZETA_Q, s[i]));
+    for (int i = 0; i < nd; i++)
+        x[(ptrdiff_t)(ns + i) * stride] = clamp_lift(mul_q(INV_ZETA_Q, d[i]));
+}
+
+void scmc_wavelet_forward_level_int(int32_t *plane, int w, int h, int level, int32_t *tmp)
+{
+    int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
+    scmc_wavelet_dims(w, dw);
+    scmc_wavelet_dims(h, dh);
+    for (int x = 0; x < dw[level - 1]; x++)
+        forward_line_int(plane + x, dh[level - 1], w, tmp);
+    for (int y = 0; y < dh[level - 1]; y++)
+        forward_line_int(plane + (size_t)y * w, dw[level - 1], 1, tmp);
+}
+#undef S_NEXT
+#undef D_PREV
+#undef D_AT

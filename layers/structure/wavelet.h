@@ -24,4 +24,11 @@ void scmc_wavelet_dims(int size, int dims[SCMC_WAVELET_LEVELS + 1]);
 void scmc_wavelet_forward(double *plane, int w, int h, double *tmp);
 /* In place, the inverse in the exact integer order the syntax fixes; tmp holds max(w, h) int32_t. */
 void scmc_wavelet_inverse(int32_t *plane, int w, int h, int32_t *tmp);
+/* The same for levels SCMC_WAVELET_LEVELS down to `level` only: the top-left dims[level - 1]
+ * region becomes the low band of level level - 1 (the whole plane for level 1). */
+void scmc_wavelet_inverse_to(int32_t *plane, int w, int h, int level, int32_t *tmp);
+/* One forward level (`level`, 1 = finest) of the region dims[level - 1] in integer lifting with the
+ * inverse's constants, rounding and clamp; normative, as the correction's coarse-scale prediction
+ * (bitstream-spec/structure.md) feeds its contexts. tmp holds max(w, h) int32_t. */
+void scmc_wavelet_forward_level_int(int32_t *plane, int w, int h, int level, int32_t *tmp);
 #endif

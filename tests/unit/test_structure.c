@@ -696,6 +696,117 @@ START_TEST(wavelet_inverse_matches_forward)
 }
 END_TEST
 
+START_TEST(wavelet_integer_forward_inverts)
+{
+    /* the integer forward levels (the coarse-scale prediction's analysis) undone by the normative
+     * inverse from any level: back within a few 1/16 units of rounding, and the samples outside
+     * the transformed region untouched */
+    const int sizes[][2] = { { 1, 1 }, { 2, 1 }, { 1, 7 }, { 3, 3 }, { 9, 5 }, { 300, 2 }, { 33, 65 }, { 96, 64 } };
+    uint64_t rng = 5;
+    int worst = 0;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        const int w = sizes[i][0], h = sizes[i][1];
+        const size_t n = (size_t)w * h;
+        int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
+        scmc_wavelet_dims(w, dw);
+        scmc_wavelet_dims(h, dh);
+        int32_t *orig = malloc(n * sizeof(int32_t)), *x = malloc(n * sizeof(int32_t));
+        int32_t *tmp = malloc((size_t)(w > h ? w : h) * sizeof(int32_t));
+        for (size_t k = 0; k < n; k++)
+            orig[k] = (int32_t)test_rand_below(&rng, 6401) - 3200;
+        for (int from = 1; from <= 3; from++) {
+            memcpy(x, orig, n * sizeof(int32_t));
+            for (int l = from; l <= SCMC_WAVELET_LEVELS; l++)
+                scmc_wavelet_forward_level_int(x, w, h, l, tmp);
+            scmc_wavelet_inverse_to(x, w, h, from, tmp);
+            for (int y = 0; y < h; y++)
+                for (int xx = 0; xx < w; xx++) {
+                    const size_t k = (size_t)y * w + xx;
+                    const int d = abs(x[k] - orig[k]);
+                    if (xx >= dw[from - 1] || y >= dh[from - 1])
+                        ck_assert_int_eq(d, 0);
+                    worst = d > worst ? d : worst;
+                }
+        }
+        free(orig);
+        free(x);
+        free(tmp);
+    }
+    ck_assert_int_le(worst, 8);
+}
+END_TEST
+
+/* The Mallat plane of indices of a picture of sharp shapes (a disc, a bar, a diagonal edge) at
+ * step `step`, as nearest rounding gives them. */
+static void sharp_shapes_indices(int w, int h, int step, int32_t *q)
+{
+    const size_t n = (size_t)w * h;
+    double *p = malloc(n * sizeof(double)), *tmp = malloc((size_t)(w > h ? w : h) * sizeof(double));
+    ck_assert(p && tmp);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const double dx = x - 30.5, dy = y - 25.5;
+            double v = dx * dx + dy * dy < 15 * 15 ? 120 : 0;
+            v += x > 60 && x < 70 && y > 6 ? -90 : 0;
+            v += x + y > 120 ? 60 : 0;
+            p[(size_t)y * w + x] = v;
+        }
+    scmc_wavelet_forward(p, w, h, tmp);
+    for (size_t i = 0; i < n; i++)
+        q[i] = (int32_t)lround(p[i] / step);
+    free(p);
+    free(tmp);
+}
+
+START_TEST(coarse_prediction_finds_the_edges_polarity)
+{
+    /* Sharp edges leave large coefficients of both signs along them; the prediction from the
+     * coarser levels alone (a sharpened synthesis, analysed) gives most of their signs, and it
+     * does not read the level it predicts or finer ones. */
+    const int w = 96, h = 64, step = 3;
+    const size_t n = (size_t)w * h;
+    int32_t *q = malloc(n * sizeof(int32_t)), *pred = malloc(n * sizeof(int32_t)), *again = malloc(n * sizeof(int32_t));
+    ck_assert(q && pred && again);
+    sharp_shapes_indices(w, h, step, q);
+    int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
+    scmc_wavelet_dims(w, dw);
+    scmc_wavelet_dims(h, dh);
+    for (int level = 1; level <= 2; level++) {
+        ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, level, step, pred), SCMC_OK);
+        int agree = 0, total = 0;
+        for (int y = 0; y < dh[level - 1]; y++)
+            for (int x = 0; x < dw[level - 1]; x++) {
+                const size_t i = (size_t)y * w + x;
+                if ((x < dw[level] && y < dh[level]) || abs(q[i]) < 2)
+                    continue;
+                total++;
+                agree += (pred[i] > 0 && q[i] > 0) || (pred[i] < 0 && q[i] < 0);
+            }
+        ck_assert_int_gt(total, 20);
+        ck_assert_msg(agree >= 0.7 * total, "level %d: %d of %d signs", level, agree, total);
+        /* the level itself and the finer ones changed: the same prediction */
+        int32_t *other = malloc(n * sizeof(int32_t));
+        ck_assert(other);
+        memcpy(other, q, n * sizeof(int32_t));
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if (x >= dw[level] || y >= dh[level])
+                    other[(size_t)y * w + x] = (x * 7 + y * 3) % 11 - 5;
+        ck_assert_int_eq(scmc_correction_coarse_prediction(other, w, h, level, step, again), SCMC_OK);
+        for (int y = 0; y < dh[level - 1]; y++)
+            for (int x = 0; x < dw[level - 1]; x++)
+                if (x >= dw[level] || y >= dh[level])
+                    ck_assert_int_eq(again[(size_t)y * w + x], pred[(size_t)y * w + x]);
+        free(other);
+    }
+    ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, 0, step, pred), SCMC_ERR_INVALID_ARG);
+    ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, 1, 0, pred), SCMC_ERR_INVALID_ARG);
+    free(q);
+    free(pred);
+    free(again);
+}
+END_TEST
+
 START_TEST(correction_rate_follows_the_step)
 {
     /* shading the semantic grid cannot hold, over a grey base: a finer step spends more bytes and
@@ -1409,6 +1520,8 @@ static Suite *suite(void)
     tcase_add_test(tc, field_has_no_peak_at_an_isolated_sample);
     tcase_add_test(tc, upsampling_softens_the_step_at_an_edge);
     tcase_add_test(tc, wavelet_inverse_matches_forward);
+    tcase_add_test(tc, wavelet_integer_forward_inverts);
+    tcase_add_test(tc, coarse_prediction_finds_the_edges_polarity);
     tcase_add_test(tc, correction_rate_follows_the_step);
     tcase_add_test(tc, correction_values_trade_rate_for_distortion);
     tcase_add_test(tc, dependent_quantization_reconstructs_through_the_states);
