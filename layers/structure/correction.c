@@ -24,9 +24,10 @@
 /* Coefficients are magnitude-limited so that q * step * 16 stays far inside the lifting clamp. */
 #define MAX_DEQUANT (1 << 16)
 /* The coefficient contexts. Significance, sign and magnitude bits are mixed (entropy/mixer.h)
- * from several contexts each, since the neighbours, the parent, the other orientations and, for
- * the chroma planes, the luma plane each tell part of where the activity is; the block flags and
- * the escape's prefix are single adaptive bits. */
+ * from several contexts each, since the neighbours, the parent, the other orientations, for the
+ * chroma planes the luma plane, and outside the low band a prediction from the coarser levels
+ * (predict_level) each tell part of where the activity is; the block flags and the escape's
+ * prefix are single adaptive bits. */
 #define ACT_CLASSES 8     /* classes of the neighbours' weighted magnitude sum */
 #define ESC_PREFIX 18     /* Exp-Golomb prefix bits with their own models (no value needs more) */
 #define PRED_CLASSES 6    /* classes of the coarse-scale prediction's magnitude (pred_class) */
@@ -251,8 +252,9 @@ int scmc_correction_coarse_prediction(const int32_t *q, int w, int h, int level,
  * magnitude and its four neighbours'; the pattern of which of the six are non-zero and whether the
  * left or upper one exceeds 1. From the other planes: for luma the magnitudes at the same place in
  * the level's bands coded before (orientations A, then A and B); for chroma the luma there and
- * around, and for Cg the Co there. Signs: the left and upper signs, for chroma with the luma's.
- * qclass is 1 when dependent quantization puts the coefficient under Q1 (its zero bin is half as
+ * around, and for Cg the Co there. Outside the low band, the class and sign of the coarse-scale
+ * prediction (v->pred, made for the band's level by predict_level). Signs: the left and upper
+ * signs, for chroma with the luma's. qclass is 1 when dependent quantization puts the coefficient under Q1 (its zero bin is half as
  * wide, so zero is rarer): the significance's weight set and neighbour-count context know it. */
 static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, int x, int y, int qclass,
                                CoefModels *cm)
