@@ -71,11 +71,12 @@ def main():
                     for img in args.images for q in qualities for tag, (scmc, extra) in sides.items()
                     if not (tag == "A" and key(img, q) in cache)}
             res = {k: f.result() for k, f in jobs.items()}
+    for (tag, img, q), value in res.items():
+        if tag == "A":
+            cache[key(img, q)] = value
     for img in args.images:
         for q in qualities:
-            if ("A", img, q) in res:
-                cache[key(img, q)] = res[("A", img, q)]
-            res[("A", img, q)] = tuple(cache[key(img, q)]) if args.a_cache else res[("A", img, q)]
+            res[("A", img, q)] = cache[key(img, q)]
     if args.a_cache:
         with open(args.a_cache + ".tmp", "w") as f:
             json.dump(cache, f)
@@ -98,6 +99,7 @@ def report(images, qualities, res, metric):
     valid = [b for b in bds if b is not None]
     if valid:
         print(f"mean BD-rate ({metric}) of B against A: {sum(valid) / len(valid):+.2f} % over {len(valid)} images")
+
 
 if __name__ == "__main__":
     main()

@@ -39,7 +39,7 @@ static void forward_line(double *x, int n, ptrdiff_t stride, double *tmp)
     for (int i = 0; i < nd; i++)
         d[i] = x[(ptrdiff_t)(2 * i + 1) * stride];
     /* Neighbours outside the line mirror: s[ns] = s[ns-1] (even n), d[-1] = d[0], d[nd] = d[nd-1]
-     * (odd n). */
+     * (odd n); the same rule for every line function of this file. */
 #define S_NEXT(i) s[(i) + 1 < ns ? (i) + 1 : ns - 1]
 #define D_PREV(i) d[(i) > 0 ? (i) - 1 : 0]
 #define D_AT(i) d[(i) < nd ? (i) : nd - 1]
@@ -107,9 +107,6 @@ static void inverse_line(int32_t *x, int n, ptrdiff_t stride, int32_t *tmp)
     for (int i = 0; i < nd; i++)
         x[(ptrdiff_t)(2 * i + 1) * stride] = d[i];
 }
-#undef S_NEXT
-#undef D_PREV
-#undef D_AT
 
 void scmc_wavelet_inverse_to(int32_t *plane, int w, int h, int level, int32_t *tmp)
 {
@@ -130,10 +127,6 @@ void scmc_wavelet_inverse(int32_t *plane, int w, int h, int32_t *tmp)
 }
 
 /* ---- one forward level in integers (the coarse-scale prediction, normative) ---- */
-
-#define S_NEXT(i) s[(i) + 1 < ns ? (i) + 1 : ns - 1]
-#define D_PREV(i) d[(i) > 0 ? (i) - 1 : 0]
-#define D_AT(i) d[(i) < nd ? (i) : nd - 1]
 
 /* forward_line's lifting in the inverse's arithmetic: each step rounded by mul_q and clamped, so
  * both sides of the codec compute the same samples. */

@@ -172,8 +172,11 @@ def start_from(net, init, name):
         raise SystemExit(f"train_enhance.py: {name}'s branch joins before block {old_at} with {old_depth} "
                          "convolutions: --branch may only add convolutions to it")
     missing, unexpected = net.load_state_dict(init["model"], strict=False)
-    added = {f"mid.{k}.{p}" for k in range(old_depth, depth) for p in ("weight", "bias")} if old_depth else set()
-    if unexpected or any(not k.startswith(BRANCH_PREFIXES) for k in missing) or (old_depth and set(missing) != added):
+    if old_depth:  # only the added convolutions are new
+        fits = set(missing) == {f"mid.{k}.{p}" for k in range(old_depth, depth) for p in ("weight", "bias")}
+    else:          # the whole branch is new
+        fits = all(k.startswith(BRANCH_PREFIXES) for k in missing)
+    if unexpected or not fits:
         raise SystemExit(f"train_enhance.py: {name} does not fit this network")
     with torch.no_grad():
         for k in range(old_depth, depth) if old_depth else ():
