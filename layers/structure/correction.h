@@ -13,6 +13,9 @@
 
 /* Quantizer steps are in grey levels of the unit-gain transform, 1..SCMC_CORRECTION_MAX_STEP. */
 #define SCMC_CORRECTION_MAX_STEP 4095
+/* The finest levels whose reconstruction offsets a correction sends (bitstream-spec/structure.md,
+ * "Reconstruction"); the coarser ones hold too few values for an offset to pay its bits. */
+#define SCMC_CORRECTION_SHRINK_LEVELS 3
 
 /* A split correction travels in parts, each a sub-layer of its own, coarse to fine, so that a
  * stream cut between them decodes to a coarser correction: part 0 the header, the low band and
@@ -40,6 +43,11 @@ typedef struct ScmcCorrection {
     int step[3];   /* Y, Co, Cg */
     int sharpen;   /* edge sharpening strength for display, 0..SCMC_SHARPEN_MAX (sharpen.h) */
     int dq;        /* 1: dependent quantization (two interleaved quantizers, correction.c) */
+    /* Reconstruction offsets: the non-zero values of levels 1..SCMC_CORRECTION_SHRINK_LEVELS
+     * stand for points shrink[plane][level - 1][class] / 64 step nearer zero than their own
+     * (class 1: under dependent quantization the level of half a step, else 0); all 0 when the
+     * stream sends none. */
+    int8_t shrink[3][SCMC_CORRECTION_SHRINK_LEVELS][2];
     int32_t *q;    /* 3 planes of width * height quantized coefficients, Mallat layout */
     ScmcRestore restore; /* the restoration filter applied after the correction (restore.h) */
 } ScmcCorrection;

@@ -958,6 +958,157 @@ START_TEST(dependent_quantization_reconstructs_through_the_states)
 }
 END_TEST
 
+START_TEST(reconstruction_offsets_move_values_towards_zero)
+{
+    /* A level-1 value at step 16 with an offset of 16/64 step stands for 12 grey levels: the same
+     * picture as that value at step 12 without one, for either sign; a level-4 value (column 4 of
+     * a 64 x 32 picture's level-4 A band) is not moved by the level-1 offset, and under dependent
+     * quantization the value of half a step (class 1) takes its own offset. */
+    const int w = 64, h = 32;
+    const size_t fine = (size_t)16 * w + 40, coarse = 4;
+    ScmcImage base, a, b;
+    grey(&base, w, h);
+    for (int sign = -1; sign <= 1; sign += 2) {
+        ScmcCorrection *shrunk = blank_correction(w, h, 16, 0), *plain = blank_correction(w, h, 12, 0);
+        shrunk->q[fine] = plain->q[fine] = sign;
+        shrunk->shrink[0][0][0] = 16;
+        ck_assert_int_eq(scmc_correction_apply(shrunk, &base, &a), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_apply(plain, &base, &b), SCMC_OK);
+        ck_assert_mem_eq(a.rgb, b.rgb, (size_t)w * h * 3);
+        ck_assert(memcmp(a.rgb, base.rgb, (size_t)w * h * 3) != 0);
+        scmc_image_free(&a);
+        scmc_image_free(&b);
+        scmc_correction_free(shrunk);
+        scmc_correction_free(plain);
+    }
+    ScmcCorrection *shrunk = blank_correction(w, h, 16, 0), *plain = blank_correction(w, h, 16, 0);
+    shrunk->q[coarse] = plain->q[coarse] = 3;
+    shrunk->shrink[0][0][0] = 16;
+    ck_assert_int_eq(scmc_correction_apply(shrunk, &base, &a), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_apply(plain, &base, &b), SCMC_OK);
+    ck_assert_mem_eq(a.rgb, b.rgb, (size_t)w * h * 3);
+    scmc_image_free(&a);
+    scmc_image_free(&b);
+    scmc_correction_free(shrunk);
+    scmc_correction_free(plain);
+    /* dependent quantization at step 16: a first 1 is a whole step (class 0), the next 1 (state 2)
+     * half a step (class 1); offsets of 16/64 step for both make them 12 and 4 grey levels, what
+     * plain values 3 and 1 at step 4 give */
+    ScmcCorrection *dq = blank_correction(w, h, 16, 1);
+    plain = blank_correction(w, h, 4, 0);
+    dq->q[fine] = dq->q[fine + 1] = 1;
+    dq->shrink[0][0][0] = dq->shrink[0][0][1] = 16;
+    plain->q[fine] = 3;
+    plain->q[fine + 1] = 1;
+    ck_assert_int_eq(scmc_correction_apply(dq, &base, &a), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_apply(plain, &base, &b), SCMC_OK);
+    ck_assert_mem_eq(a.rgb, b.rgb, (size_t)w * h * 3);
+    scmc_image_free(&a);
+    scmc_image_free(&b);
+    dq->shrink[0][0][1] = 0; /* class 1 on its own */
+    ck_assert_int_eq(scmc_correction_apply(dq, &base, &a), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_apply(plain, &base, &b), SCMC_OK);
+    ck_assert(memcmp(a.rgb, b.rgb, (size_t)w * h * 3) != 0);
+    scmc_image_free(&a);
+    scmc_image_free(&b);
+    scmc_correction_free(dq);
+    scmc_correction_free(plain);
+    scmc_image_free(&base);
+}
+END_TEST
+
+/* Grey 128 plus detail drawn in the wavelet domain: every coefficient of levels 1..3 Laplacian
+ * with mean magnitude `mean` grey levels (the peaked distribution photographs' fine coefficients
+ * have), transformed back with the normative inverse into all three colours alike. */
+static void laplacian_detail(ScmcImage *img, int w, int h, uint64_t seed, double mean)
+{
+    int32_t *x = calloc((size_t)w * h, sizeof(int32_t)), *tmp = malloc((size_t)(w > h ? w : h) * sizeof(int32_t));
+    ck_assert(x && tmp);
+    int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
+    scmc_wavelet_dims(w, dw);
+    scmc_wavelet_dims(h, dh);
+    for (int y = 0; y < h; y++)
+        for (int i = 0; i < w; i++) {
+            if (i < dw[3] && y < dh[3])
+                continue;
+            const double u = (test_rand_below(&seed, 65535) + 1) / 65536.0;
+            const double v = -mean * log(u) * (1 << SCMC_WAVELET_FRAC);
+            x[(size_t)y * w + i] = (int32_t)(test_rand_below(&seed, 2) ? v : -v);
+        }
+    scmc_wavelet_inverse(x, w, h, tmp);
+    ck_assert_int_eq(scmc_image_alloc(img, w, h), SCMC_OK);
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        const int v = 128 + (x[i] >= 0 ? (x[i] + 8) >> 4 : -((-x[i] + 8) >> 4));
+        img->rgb[3 * i] = img->rgb[3 * i + 1] = img->rgb[3 * i + 2] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    free(x);
+    free(tmp);
+}
+
+START_TEST(reconstruction_offsets_pay_on_texture)
+{
+    /* Fine detail of Laplacian coefficients coded coarsely (step 8 against a mean magnitude of 4):
+     * each value's coefficients lie mostly on its inner side, more than the restoration filter
+     * takes back, so the encoder sends offsets towards zero at level 1 and the picture they decode
+     * to is nearer the image than the same values without them. A flat picture's correction sends
+     * none. An offset of -32 is invalid. */
+    ScmcImage img, base;
+    laplacian_detail(&img, 192, 128, 777, 4);
+    grey(&base, 192, 128);
+    ScmcCorrectionPayload pay;
+    ck_assert_int_eq(scmc_correction_encode_rd(&img, &base, 8, 9, SCMC_CORRECTION_RDO_LAMBDA_UNDER_SIGNAL, 0, 1, &pay),
+                     SCMC_OK);
+    ScmcCorrection *c;
+    ck_assert_int_eq(scmc_correction_parse(&pay, pay.count, img.width, img.height, &c), SCMC_OK);
+    ck_assert_int_gt(c->shrink[0][0][0], 0);
+    ScmcImage with, without;
+    ck_assert_int_eq(scmc_correction_apply(c, &base, &with), SCMC_OK);
+    memset(c->shrink, 0, sizeof(c->shrink));
+    ck_assert_int_eq(scmc_correction_apply(c, &base, &without), SCMC_OK);
+    ck_assert_msg(scmc_mse(&img, &with) < scmc_mse(&img, &without), "with %.3f, without %.3f", scmc_mse(&img, &with),
+                  scmc_mse(&img, &without));
+    scmc_image_free(&with);
+    scmc_image_free(&without);
+    scmc_correction_free(c);
+    scmc_correction_payload_free(&pay);
+    ScmcImage flat;
+    grey(&flat, 64, 64);
+    ck_assert_int_eq(scmc_correction_encode_rd(&flat, &flat, 40, 42, SCMC_CORRECTION_RDO_LAMBDA, 0, 0, &pay), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_parse(&pay, pay.count, 64, 64, &c), SCMC_OK);
+    for (int p = 0; p < 3; p++)
+        for (int l = 0; l < SCMC_CORRECTION_SHRINK_LEVELS; l++)
+            ck_assert(c->shrink[p][l][0] == 0 && c->shrink[p][l][1] == 0);
+    scmc_correction_free(c);
+    scmc_correction_payload_free(&pay);
+    /* the header of part 0: steps 20 and 20, sharpen 0, dq 0, split 0, offsets present, the first -32 */
+    for (int first = 31; first <= 32; first++) {
+        ScmcRangeEncoder e;
+        scmc_renc_init(&e);
+        scmc_renc_bypass(&e, 20, 12);
+        scmc_renc_bypass(&e, 20, 12);
+        scmc_renc_bypass(&e, 0, 4);
+        scmc_renc_bypass(&e, 0, 2);
+        scmc_renc_bypass(&e, 1, 1);
+        scmc_renc_bypass(&e, (uint32_t)first, 6);
+        uint8_t *buf;
+        size_t size;
+        ck_assert_int_eq(scmc_renc_finish(&e, &buf, &size), 0);
+        c = NULL;
+        const int r = scmc_correction_parse_part(&c, 0, buf, size, 64, 64);
+        if (first == 32)
+            ck_assert_int_eq(r, SCMC_ERR_CORRUPT);
+        else
+            ck_assert(r == SCMC_OK ? c->shrink[0][0][0] == 31 : r == SCMC_ERR_CORRUPT);
+        scmc_correction_free(c);
+        free(buf);
+        scmc_renc_free(&e);
+    }
+    scmc_image_free(&flat);
+    scmc_image_free(&img);
+    scmc_image_free(&base);
+}
+END_TEST
+
 START_TEST(dependent_quantization_costs_less_than_one_quantizer)
 {
     /* The textured shading of correction_values_trade_rate_for_distortion, finely coded (about
@@ -1526,6 +1677,8 @@ static Suite *suite(void)
     tcase_add_test(tc, correction_values_trade_rate_for_distortion);
     tcase_add_test(tc, dependent_quantization_reconstructs_through_the_states);
     tcase_add_test(tc, dependent_quantization_costs_less_than_one_quantizer);
+    tcase_add_test(tc, reconstruction_offsets_move_values_towards_zero);
+    tcase_add_test(tc, reconstruction_offsets_pay_on_texture);
     tcase_add_test(tc, correction_chroma_reads_the_luma);
     tcase_add_test(tc, correction_large_values_round_trip);
     tcase_add_test(tc, damaged_corrections_are_refused);
