@@ -16,7 +16,7 @@ and byte budgets cut from the highest-quality stream with `scmc truncate --bpp`.
 Outputs in --out (default bench-out/): rows.csv (every image x setting), summary.json (means per
 setting, BD-rates against --anchor), rd_psnr.png and rd_msssim.png, strip_*.png (progressive
 decodes) and report.html. Results are cached in cache.json by (codec, setting, image name and content hash; for scmc also the
-binary's size and mtime):
+binary's size and mtime, and --tune when not psnr):
 a rerun only does what is missing; --force CODEC redoes one codec.
 """
 import argparse
@@ -145,6 +145,8 @@ class Bench:
         if codec == "scmc":  # a rebuilt scmc (new code or weights) is measured anew
             b = os.stat(self.a.scmc)
             k += f"|{b.st_size}|{int(b.st_mtime)}"
+            if self.a.tune != "psnr":
+                k += f"|tune-{self.a.tune}"
         return k
 
     # --- anchors: (encode cmd, decode cmd, compressed file, decoded file) ---
@@ -204,7 +206,7 @@ class Bench:
         stem = os.path.splitext(os.path.basename(img))[0]
         tag = os.path.join(self.work, f"scmc_{q}_{stem}")
         stream = tag + ".scmc"
-        te, me = run([scmc, "encode", img, "-o", stream, "--quality", str(q), "--threads", "1", "-q"])
+        te, me = run([scmc, "encode", img, "-o", stream, "--quality", str(q), "--tune", self.a.tune, "--threads", "1", "-q"])
         # to PPM, as the anchors' decoders (but avifdec) write: the timing is the codec's, not zlib's
         td, md = run([scmc, "decode", stream, "-o", tag + ".ppm", "--threads", "1", "-q"])
         info = json.loads(subprocess.run([scmc, "info", stream, "--json"], check=True, capture_output=True, text=True).stdout)
@@ -463,6 +465,7 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="use the first N images only")
     ap.add_argument("--fast", action="store_true", help="scmc: qualities only, no sub-layer or budget rows")
     ap.add_argument("--force", default="", help="redo this codec even if cached")
+    ap.add_argument("--tune", default="psnr", choices=("psnr", "ms-ssim"), help="scmc encode --tune")
     ap.add_argument("--markdown", default="", help="also write the summary as a Markdown page here")
     args = ap.parse_args()
     args.codecs = [c for c in args.codecs.split(",") if c]

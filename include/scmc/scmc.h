@@ -67,6 +67,14 @@ typedef enum ScmcBackend {
     SCMC_BACKEND_TORCH = 3,  /* ATen (libtorch) */
 } ScmcBackend;
 
+/* What the encoder's rate-distortion choices minimise besides the rate (ScmcEncoderSettings.tune).
+ * Streams of either tuning are the same syntax, decoded alike. */
+typedef enum ScmcTune {
+    SCMC_TUNE_PSNR = 0,    /* squared error (default) */
+    SCMC_TUNE_MS_SSIM = 1, /* multi-scale structural similarity: the finest detail is weighed as
+                            * worth less, as MS-SSIM weighs it (docs/structure.md, "Tuning") */
+} ScmcTune;
+
 /* Non-zero when this build has the backend. */
 SCMC_API int scmc_backend_available(int backend);
 
@@ -89,7 +97,8 @@ typedef struct ScmcEncoderSettings {
                           * is left out of the stream when the squared error it removes is worth
                           * less than its bytes at the rate-distortion weight of the structure
                           * layer's correction; 1: every layer in `layers` is written */
-    uint8_t reserved[56];
+    int tune;            /* ScmcTune, default SCMC_TUNE_PSNR */
+    uint8_t reserved[52];
 } ScmcEncoderSettings;
 
 typedef struct ScmcDecoderSettings {

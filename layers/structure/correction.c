@@ -485,6 +485,7 @@ typedef struct Rdo {
     double weight;      /* squared error of this plane per unit of RGB squared error */
     double lambda;      /* squared RGB error per bit */
     const float *cost;  /* cost[k]: -log2(k / COST_STEPS), k = 0..COST_STEPS (cost[0] = cost[1]) */
+    const double *level_scale; /* lambda's factor per level (0: LL, 1..5), NULL: 1 */
 } Rdo;
 
 /* The bits of a bit coded at probability p0 of a 0 (1/65536 units). */
@@ -657,14 +658,21 @@ static int part_of_level(int split, int level)
  * the same contexts. With rdo nothing is written: the values in src are chosen (rdo_choose, and whole
  * blocks against zero) and the models updated as if coded, journalled in jr. */
 static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int max_q, Contexts *m,
-                      ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *rdo, Journal *jr)
+                      ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *plane_rdo, Journal *jr)
 {
+    Rdo band_rdo;
+    const Rdo *rdo = plane_rdo;
     const int w = v->w;
     int predicted = 0; /* the level v->pred holds (0: none) */
     for (int bi = 0; bi < nb; bi++) {
         const Band *bd = &v->bands[bi];
         if (part_of_level(v->split, bd->level) != part)
             continue;
+        if (plane_rdo && plane_rdo->level_scale) {
+            band_rdo = *plane_rdo;
+            band_rdo.lambda *= plane_rdo->level_scale[bd->level];
+            rdo = &band_rdo;
+        }
         if (bd->level > 0 && bd->level != predicted) {
             predict_level(v, bd->level);
             predicted = bd->level;
@@ -882,7 +890,7 @@ static void contexts_export(const Contexts *m, ScmcCorrectionStates *out)
  * parsed. With coef (the planes' wavelet coefficients; e and d NULL) it is the encoder's choice
  * pass instead: the values in src are rewritten for the weight lambda. */
 static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEncoder *e, ScmcRangeDecoder *d,
-                      int first, int last, const double *coef, double lambda)
+                      int first, int last, const double *coef, double lambda, const double *level_scale)
 {
     float *cost = coef ? malloc((COST_STEPS + 1) * sizeof(*cost)) : NULL;
     if (coef && !cost)
@@ -907,7 +915,7 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
                             p, c->step[p], c->dq, c->split, bands, { 0 }, { 0 } };
             scmc_wavelet_dims(c->width, v.dw);
             scmc_wavelet_dims(c->height, v.dh);
-            const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p], rgb_weight[p], lambda, cost };
+            const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p], rgb_weight[p], lambda, cost, level_scale };
             r = code_plane(&v, src ? src + p * n : NULL, nb, part, MAX_DEQUANT / c->step[p], m, e ? &e[part] : NULL, d,
                            coef ? &rdo : NULL, &journal);
         }
@@ -981,7 +989,7 @@ static int parse_part(ScmcCorrection **cp, int part, const uint8_t *payload, siz
                         c->shrink[p][l][k] = (int8_t)o;
                     }
     }
-    int r = code_parts(c, c->models, NULL, NULL, &d, part, part, NULL, 0);
+    int r = code_parts(c, c->models, NULL, NULL, &d, part, part, NULL, 0, NULL);
     if (!r && part == scmc_correction_total_parts(c) - 1)
         r = scmc_restore_read(&d, &c->restore);
     if (!r && scmc_rdec_overrun(&d))
@@ -1268,10 +1276,20 @@ int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step
 int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                               double lambda_scale, int dq, int split, ScmcCorrectionPayload *out)
 {
+    return scmc_correction_encode_levels(img, base, step, chroma_step, lambda_scale, NULL, dq, split, out);
+}
+
+int scmc_correction_encode_levels(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
+                                  double lambda_scale, const double *level_scale, int dq, int split,
+                                  ScmcCorrectionPayload *out)
+{
     memset(out, 0, sizeof(*out));
     if (img->width != base->width || img->height != base->height || step < 1 || step > SCMC_CORRECTION_MAX_STEP ||
         chroma_step < 1 || chroma_step > SCMC_CORRECTION_MAX_STEP || !(lambda_scale >= 0))
         return SCMC_ERR_INVALID_ARG;
+    for (int l = 0; level_scale && l < SCMC_CORRECTION_LEVEL_CLASSES; l++)
+        if (!(level_scale[l] > 0 && level_scale[l] <= 64))
+            return SCMC_ERR_INVALID_ARG;
     const int w = img->width, h = img->height;
     const size_t n = (size_t)w * h;
     ScmcCorrection *c = correction_new(w, h);
@@ -1304,7 +1322,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
         }
     }
     /* The choice pass: a quantizer's distortion per bit grows with its step squared, so lambda does. */
-    r = code_parts(c, m, src, NULL, NULL, 0, c->parts - 1, plane, lambda_scale * step * step);
+    r = code_parts(c, m, src, NULL, NULL, 0, c->parts - 1, plane, lambda_scale * step * step, level_scale);
     memset(c->q, 0, n * 3 * sizeof(int32_t));
     if (r)
         goto done;
@@ -1362,7 +1380,7 @@ int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int s
             for (int l = 0; l < SCMC_CORRECTION_SHRINK_LEVELS; l++)
                 for (int k = 0; k <= c->dq; k++)
                     scmc_renc_bypass(&e[0], (uint32_t)c->shrink[p][l][k] & ((1u << BITS_SHRINK) - 1), BITS_SHRINK);
-    r = code_parts(c, m, src, e, NULL, 0, c->parts - 1, NULL, 0);
+    r = code_parts(c, m, src, e, NULL, 0, c->parts - 1, NULL, 0, NULL);
     if (!r)
         scmc_restore_write(&e[c->parts - 1], &c->restore);
     out->count = c->parts;

@@ -71,6 +71,13 @@ int scmc_correction_encode(const ScmcImage *img, const ScmcImage *base, int step
  * part when 0). */
 int scmc_correction_encode_rd(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
                               double lambda_scale, int dq, int split, ScmcCorrectionPayload *out);
+/* The same with the weight of each level's values times level_scale[level] (index 0 the low band,
+ * 1..5 the levels; each in (0, 64]; NULL: all 1): the encoder's tuning for a measure other than
+ * squared error (scmc.h, ScmcTune). The syntax is the same. */
+#define SCMC_CORRECTION_LEVEL_CLASSES 6
+int scmc_correction_encode_levels(const ScmcImage *img, const ScmcImage *base, int step, int chroma_step,
+                                  double lambda_scale, const double *level_scale, int dq, int split,
+                                  ScmcCorrectionPayload *out);
 /* The number of parts c has in all (1 or SCMC_CORRECTION_PARTS), and whether all are parsed. */
 int scmc_correction_total_parts(const ScmcCorrection *c);
 int scmc_correction_complete(const ScmcCorrection *c);

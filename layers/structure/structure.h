@@ -38,6 +38,10 @@ typedef struct ScmcStructureParams {
                               * resolution, 0: in one (correction.h) */
 } ScmcStructureParams;
 
+/* The correction's rate-distortion weight per level (0: the low band, 1..5) for an encoder tuning
+ * (ScmcTune; scmc_correction_encode_levels), or NULL when every level weighs the same. */
+const double *scmc_structure_level_weights(int tune);
+
 /* The parameters of a detail level (1..5). */
 void scmc_structure_params(int detail, ScmcStructureParams *p);
 /* The parameters the encoder uses for `detail` (AUTO or 1..5) when the stream is coded at signal

@@ -36,8 +36,9 @@ static int encode(const ScmcImage *img, const ScmcImage *base, const ScmcEncoder
     scmc_structure_free(st);
     ScmcCorrectionPayload parts;
     if (!r)
-        r = scmc_correction_encode_rd(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, p.wavelet_lambda,
-                                      p.wavelet_dq, p.wavelet_split, &parts);
+        r = scmc_correction_encode_levels(img, &sketch_level, p.wavelet_step, p.wavelet_chroma_step, p.wavelet_lambda,
+                                          scmc_structure_level_weights(s->tune), p.wavelet_dq, p.wavelet_split,
+                                          &parts);
     scmc_image_free(&sketch_level);
     if (!r) {
         for (int k = 0; k < parts.count; k++) {

@@ -69,6 +69,7 @@ int cli_encode(int argc, char **argv)
         { "semantic-detail", required_argument, 0, 'D' }, { "threads", required_argument, 0, 'T' },
         { "structure-detail", required_argument, 0, 'S' },
         { "backend", required_argument, 0, 'K' }, { "keep-layers", no_argument, 0, 'P' },
+        { "tune", required_argument, 0, 'U' },
         { "quiet", no_argument, 0, 'q' }, { "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 },
     };
     ScmcEncoderSettings s;
@@ -88,6 +89,16 @@ int cli_encode(int argc, char **argv)
         case 'T': if (cli_parse_int("--threads", optarg, 1, 256, &v)) return EXIT_USAGE; s.threads = (int)v; break;
         case 'K': if ((s.backend = cli_parse_backend(optarg)) < 0) return EXIT_USAGE; break;
         case 'P': s.keep_layers = 1; break;
+        case 'U':
+            if (!strcmp(optarg, "psnr"))
+                s.tune = SCMC_TUNE_PSNR;
+            else if (!strcmp(optarg, "ms-ssim"))
+                s.tune = SCMC_TUNE_MS_SSIM;
+            else {
+                cli_error("Invalid argument \"%s\" for option --tune; should be psnr or ms-ssim", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case 'q': quiet = 1; break;
         case 'v': verbose = 1; break;
         default: return cli_usage_error("encode");

@@ -31,7 +31,8 @@ int scmc_encoder_open(ScmcEncoder **out, const ScmcEncoderSettings *s)
 {
     *out = NULL;
     if (!s || s->quality < 1 || s->quality > 8 || s->threads < 1 || s->threads > 256 ||
-        s->keep_layers < 0 || s->keep_layers > 1 || s->semantic_cols < 2 || s->semantic_cols > 16 ||
+        s->keep_layers < 0 || s->keep_layers > 1 || s->tune < SCMC_TUNE_PSNR || s->tune > SCMC_TUNE_MS_SSIM ||
+        s->semantic_cols < 2 || s->semantic_cols > 16 ||
         s->semantic_rows < 2 || s->semantic_rows > 12 ||
         (s->structure_detail != SCMC_STRUCTURE_DETAIL_AUTO &&
          (s->structure_detail < SCMC_STRUCTURE_DETAIL_MIN || s->structure_detail > SCMC_STRUCTURE_DETAIL_MAX)))

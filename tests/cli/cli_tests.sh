@@ -39,7 +39,7 @@ PY
 expect 0 "version" -- "$SCMC" --version
 has "$T/out" "bitstream format"
 expect 0 "help" -- "$SCMC" --help
-for opt in --quality --layers --caption --semantic-detail --structure-detail --keep-layers --threads --up-to --steps --progressive --strict --raw-layers --bytes --bpp --json; do
+for opt in --quality --layers --caption --semantic-detail --structure-detail --keep-layers --tune --threads --up-to --steps --progressive --strict --raw-layers --bytes --bpp --json; do
     has "$T/out" -- "$opt"
 done
 expect 1 "no command" -- "$SCMC"
@@ -167,6 +167,14 @@ expect 1 "bad quality" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --quality 9
 err_line 'Invalid argument "9" for option --quality; should be an integer 1..8'
 expect 1 "bad threads" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --threads x
 err_line 'for option --threads; should be an integer'
+expect 1 "bad tune" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --tune ssim
+err_line 'Invalid argument "ssim" for option --tune; should be psnr or ms-ssim'
+if [ -e "$T/x.scmc" ]; then bad "a refused encode should write nothing"; else ok; fi
+# tuned for MS-SSIM the encoder spends less on the finest detail: a smaller stream that decodes
+expect 0 "encode tune psnr" -- "$SCMC" encode "$T/in.ppm" -o "$T/tp.scmc" --quality 6 --tune psnr -q
+expect 0 "encode tune ms-ssim" -- "$SCMC" encode "$T/in.ppm" -o "$T/tm.scmc" --quality 6 --tune ms-ssim -q
+if [ "$(wc -c < "$T/tm.scmc")" -lt "$(wc -c < "$T/tp.scmc")" ]; then ok; else bad "--tune ms-ssim should spend fewer bytes"; fi
+expect 0 "decode tuned" -- "$SCMC" decode "$T/tm.scmc" -o "$T/tm.png" -q
 expect 1 "bad backend" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --backend gpu
 err_line 'option --backend; should be auto, c, blas or torch'
 expect 0 "backend c" -- "$SCMC" decode "$T/a.scmc" -o "$T/c.png" --backend c -q

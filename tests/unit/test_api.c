@@ -62,6 +62,12 @@ START_TEST(settings_validation)
     s.keep_layers = 2;
     ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
     scmc_encoder_default_settings(&s);
+    ck_assert_int_eq(s.tune, SCMC_TUNE_PSNR);
+    s.tune = SCMC_TUNE_MS_SSIM + 1;
+    ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
+    s.tune = -1;
+    ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_INVALID_ARG);
+    scmc_encoder_default_settings(&s);
     s.layers = 0;
     ck_assert_int_eq(scmc_encoder_open(&e, &s), SCMC_ERR_UNSUPPORTED);
     scmc_encoder_default_settings(&s);

@@ -1109,6 +1109,46 @@ START_TEST(reconstruction_offsets_pay_on_texture)
 }
 END_TEST
 
+START_TEST(level_weights_move_bits_off_the_finest_level)
+{
+    /* The same picture with level 1's weight four times larger: fewer bytes and a larger error
+     * (its values cost more per bit of rate saved), the same syntax (it parses and applies); a
+     * weight of 0, below 0, above 64 or NaN is refused. */
+    ScmcImage img, base;
+    laplacian_detail(&img, 192, 128, 99, 6);
+    grey(&base, 192, 128);
+    double weights[SCMC_CORRECTION_LEVEL_CLASSES] = { 1, 4, 1, 1, 1, 1 };
+    size_t size[2];
+    double mse[2];
+    for (int k = 0; k < 2; k++) {
+        ScmcCorrectionPayload pay;
+        ck_assert_int_eq(scmc_correction_encode_levels(&img, &base, 12, 13, SCMC_CORRECTION_RDO_LAMBDA, k ? weights : NULL,
+                                                       0, 1, &pay),
+                         SCMC_OK);
+        size[k] = scmc_correction_payload_bytes(&pay);
+        ScmcCorrection *c;
+        ScmcImage out;
+        ck_assert_int_eq(scmc_correction_parse(&pay, pay.count, img.width, img.height, &c), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
+        mse[k] = scmc_mse(&img, &out);
+        scmc_image_free(&out);
+        scmc_correction_free(c);
+        scmc_correction_payload_free(&pay);
+    }
+    ck_assert_msg(size[1] < size[0] * 0.95 && mse[1] > mse[0], "bytes %zu -> %zu, mse %.2f -> %.2f", size[0], size[1],
+                  mse[0], mse[1]);
+    static const double bad[4] = { 0, -1, 65, NAN };
+    for (int k = 0; k < 4; k++) {
+        ScmcCorrectionPayload pay;
+        weights[2] = bad[k];
+        ck_assert_int_eq(scmc_correction_encode_levels(&img, &base, 12, 13, SCMC_CORRECTION_RDO_LAMBDA, weights, 0, 1, &pay),
+                         SCMC_ERR_INVALID_ARG);
+    }
+    scmc_image_free(&img);
+    scmc_image_free(&base);
+}
+END_TEST
+
 START_TEST(dependent_quantization_costs_less_than_one_quantizer)
 {
     /* The textured shading of correction_values_trade_rate_for_distortion, finely coded (about
@@ -1679,6 +1719,7 @@ static Suite *suite(void)
     tcase_add_test(tc, dependent_quantization_costs_less_than_one_quantizer);
     tcase_add_test(tc, reconstruction_offsets_move_values_towards_zero);
     tcase_add_test(tc, reconstruction_offsets_pay_on_texture);
+    tcase_add_test(tc, level_weights_move_bits_off_the_finest_level);
     tcase_add_test(tc, correction_chroma_reads_the_luma);
     tcase_add_test(tc, correction_large_values_round_trip);
     tcase_add_test(tc, damaged_corrections_are_refused);
