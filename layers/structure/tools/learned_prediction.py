@@ -1,0 +1,247 @@
+#!/usr/bin/python3
+"""Measures what a learned coarse-scale prediction could add to the hand-made one (research tool).
+
+The correction's contexts read a prediction of each level from the coarser ones (STR12,
+docs/structure.md "Coarse-scale prediction"): the coded coarser levels synthesised, every sample
+moved a quarter of the way to the nearer extreme of its 3 x 3 neighbourhood, analysed one level.
+This tool trains a small network that reads the same synthesis (and the hand prediction) and
+gives each coefficient of the level a significance logit and a sign logit, then counts, over the
+luma of some pictures, the bits of significance and sign under simple adaptive contexts
+(neighbour count and `big` per band, as session 25's Python model) with no prediction, with the
+hand prediction's classes and with the network's. Float arithmetic throughout (the codec's
+prediction is integer); the quantizer is a dead zone (rounding offset 0.4), not the choice pass.
+
+  /usr/bin/python3 layers/structure/tools/learned_prediction.py train OUT.pt \\
+      [--data ../shared/data/train/bsds500] [--channels 8] [--steps 3000]
+  /usr/bin/python3 layers/structure/tools/learned_prediction.py eval NET.pt --step 50 IMAGES...
+
+Session 26 (the defaults: 8 channels, 3,000 steps of 8 crops of 160 x 160 at steps 10-90, about
+8 minutes on one core): kodim03/05/13/15/23 at step 50, hand -7.63 %, network -10.46 % of these
+bits (significance -4.2 % more, signs about even); at step 15, -4.32 % and -6.47 %
+(docs/structure.md, "Coarse-scale prediction").
+"""
+import argparse
+import glob
+import math
+import os
+import random
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+
+# CDF 9/7 lifting (the constants of layers/structure/wavelet.c), along dim -2; even lengths only.
+ALPHA, BETA, GAMMA, DELTA, ZETA = -1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852043971, 1.149604398860241
+
+
+def _next(s, nd):
+    return torch.cat([s[..., 1:, :], s[..., -1:, :]], -2)[..., :nd, :]
+
+
+def _around(d, ns):
+    return torch.cat([d[..., :1, :], d], -2)[..., :ns, :] + torch.cat([d, d[..., -1:, :]], -2)[..., :ns, :]
+
+
+def lift_forward(x):
+    s, d = x[..., 0::2, :], x[..., 1::2, :]
+    ns, nd = s.shape[-2], d.shape[-2]
+    d = d + ALPHA * (s[..., :nd, :] + _next(s, nd))
+    s = s + BETA * _around(d, ns)
+    d = d + GAMMA * (s[..., :nd, :] + _next(s, nd))
+    s = s + DELTA * _around(d, ns)
+    return s * ZETA, d / ZETA
+
+
+def lift_inverse(s, d):
+    s, d = s / ZETA, d * ZETA
+    ns, nd = s.shape[-2], d.shape[-2]
+    s = s - DELTA * _around(d, ns)
+    d = d - GAMMA * (s[..., :nd, :] + _next(s, nd))
+    s = s - BETA * _around(d, ns)
+    d = d - ALPHA * (s[..., :nd, :] + _next(s, nd))
+    return torch.stack([s, d], -2).reshape(*s.shape[:-2], 2 * ns, s.shape[-1])
+
+
+def bands(x):
+    """One level of (..., h, w), h and w even: LL, A (high across), B (high down), C."""
+    lo, hi = lift_forward(x)
+    t = lambda v: v.transpose(-1, -2)  # noqa: E731
+    ll, a = lift_forward(t(lo))
+    b, c = lift_forward(t(hi))
+    return t(ll), t(a), t(b), t(c)
+
+
+def unbands(ll, a, b, c):
+    t = lambda v: v.transpose(-1, -2)  # noqa: E731
+    return lift_inverse(t(lift_inverse(t(ll), t(a))), t(lift_inverse(t(b), t(c))))
+
+
+def quantize(c, step):
+    return torch.sign(c) * torch.floor(c.abs() / step + 0.4)
+
+
+def hand_prediction(u, alpha=0.25):
+    p = torch.nn.functional.pad(u, (1, 1, 1, 1), mode="replicate").unfold(2, 3, 1).unfold(3, 3, 1)
+    lo, hi = p.amin((-1, -2)), p.amax((-1, -2))
+    return u + alpha * (torch.where(u - lo > hi - u, hi, lo) - u)
+
+
+def levels(y, step, count=5):
+    """[(level, synthesis of the quantized coarser levels, (A, B, C) unquantized)], coarse first."""
+    details, cur = [], y
+    for _ in range(count):
+        ll, a, b, c = bands(cur)
+        details.append((a, b, c))
+        cur = ll
+    rec, out = quantize(cur, step) * step, []
+    for level in range(count, 0, -1):
+        a, b, c = details[level - 1]
+        zero = torch.zeros_like(a)
+        out.append((level, unbands(rec, zero, zero, zero), (a, b, c)))
+        rec = unbands(rec, quantize(a, step) * step, quantize(b, step) * step, quantize(c, step) * step)
+    return out
+
+
+class Predictor(torch.nn.Module):
+    """Synthesis (and step) at the resolution the level splits -> 6 maps at the level's: the
+    significance logits of A, B, C, then their sign logits (positive: > 0)."""
+
+    def __init__(self, ch=8):
+        super().__init__()
+        conv = lambda i, o, s=1: torch.nn.Conv2d(i, o, 3, stride=s, padding=1, padding_mode="replicate")  # noqa: E731
+        self.a, self.b, self.c = conv(2, ch), conv(ch + 3, ch, 2), conv(ch + 3, ch)
+        self.out = torch.nn.Conv2d(ch + 3, 6, 1)
+
+    def forward(self, u, step):
+        r = torch.cat(bands(hand_prediction(u))[1:], 1) / step
+        r = torch.sign(r) * torch.log1p(r.abs() * 8)
+        x = torch.relu(self.a(torch.cat([u / 64, torch.full_like(u, step / 64)], 1)))
+        x = torch.relu(self.b(torch.cat([x, torch.nn.functional.interpolate(r, scale_factor=2)], 1)))
+        x = torch.relu(self.c(torch.cat([x, r], 1)))
+        return self.out(torch.cat([x, r], 1))
+
+
+def luma(path):
+    im = np.asarray(Image.open(path).convert("RGB")).astype(np.float32)
+    return torch.from_numpy((im[..., 0] + 2 * im[..., 1] + im[..., 2]) / 4 - 128)
+
+
+def train(a):
+    torch.manual_seed(1)
+    random.seed(1)
+    files = sorted(glob.glob(os.path.join(a.data, "*.jpg")) + glob.glob(os.path.join(a.data, "*.png")))
+    if not files:
+        sys.exit(f"learned_prediction.py: no pictures in {a.data}")
+    pics = [luma(f) for f in files]
+    net = Predictor(a.channels)
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    run = None
+    for it in range(a.steps):
+        crops = []
+        for _ in range(8):
+            p = random.choice(pics)
+            y0, x0 = random.randrange(p.shape[0] - 159), random.randrange(p.shape[1] - 159)
+            c = p[y0:y0 + 160, x0:x0 + 160]
+            crops.append(c.t() if random.random() < 0.5 else c)
+        y = torch.stack(crops)[:, None]
+        step = math.exp(random.uniform(math.log(10), math.log(90)))
+        with torch.no_grad():
+            lv = levels(y, step)
+        loss = 0
+        for level, u, truth in lv:
+            if level > 3:
+                continue
+            o = net(u, step)
+            q = quantize(torch.cat(truth, 1), step)
+            nz = (q != 0).float()
+            loss = loss + bce(o[:, :3], nz, reduction="sum") + (bce(o[:, 3:], (q > 0).float(), reduction="none") * nz).sum()
+        loss = loss / y.numel()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        run = loss.item() if run is None else 0.98 * run + 0.02 * loss.item()
+        if it % 500 == 0 or it == a.steps - 1:
+            print(f"step {it} loss {run:.5f}", flush=True)
+            torch.save({"channels": a.channels, "state": net.state_dict()}, a.out)
+
+
+def adaptive_bits(keys, bits):
+    """Bits of binary decisions under one adaptive (count-based) model per key."""
+    _, inv = np.unique(keys, return_inverse=True)
+    ones = np.bincount(inv, weights=bits)
+    total = np.bincount(inv).astype(float)
+    zeros = total - ones
+    return float(-(ones * np.log2((ones + 0.5) / (total + 1))).sum() - (zeros * np.log2((zeros + 0.5) / (total + 1))).sum())
+
+
+def evaluate(a):
+    ck = torch.load(a.net)
+    net = Predictor(ck["channels"])
+    net.load_state_dict(ck["state"])
+    net.eval()
+    step = a.step
+    res = {"none": [0.0, 0.0], "hand": [0.0, 0.0], "network": [0.0, 0.0]}
+    for path in a.images:
+        with torch.no_grad():
+            for level, u, truth in levels(luma(path)[None, None], step):
+                o = net(u, step)[0].numpy()
+                hb = bands(hand_prediction(u))[1:]
+                for k in range(3):
+                    q = quantize(truth[k], step)[0, 0].numpy()
+                    nz = (q != 0).astype(np.int64)
+                    cnt = np.zeros_like(nz)
+                    cnt[:, 1:] += nz[:, :-1]
+                    cnt[1:] += nz[:-1]
+                    cnt[1:, 1:] += nz[:-1, :-1]
+                    cnt[1:, :-1] += nz[:-1, 1:]
+                    big = np.zeros_like(nz)
+                    big[:, 1:] |= np.abs(q[:, :-1]) > 1
+                    big[1:] |= np.abs(q[:-1]) > 1
+                    sg = np.sign(q).astype(np.int64)
+                    left, up = np.zeros_like(sg), np.zeros_like(sg)
+                    left[:, 1:], up[1:] = sg[:, :-1], sg[:-1]
+                    m = q != 0
+                    for name in res:
+                        if name == "none":
+                            pm, ps, nps = np.zeros_like(nz), np.zeros_like(nz), 3
+                        elif name == "hand":
+                            r = np.abs(hb[k][0, 0].numpy()) / step
+                            pm = np.digitize(r, [0.05, 0.12, 0.25, 0.5, 1.0])
+                            ps, nps = (np.sign(hb[k][0, 0].numpy()) * (r > 0.1)).astype(np.int64) + 1, 3
+                        else:
+                            pm = np.digitize(1 / (1 + np.exp(-o[k])), [0.03, 0.08, 0.16, 0.3, 0.5])
+                            ps, nps = np.digitize(o[3 + k], [-1.0, -0.3, 0.3, 1.0]), 5
+                        key = (((level * 3 + k) * 10 + cnt) * 2 + big) * 6 + pm
+                        res[name][0] += adaptive_bits(key.ravel(), nz.ravel())
+                        key = ((((level * 3 + k) * 3 + left + 1) * 3 + up + 1) * nps + ps) * 6 + pm
+                        res[name][1] += adaptive_bits(key[m], (sg[m] > 0).astype(float))
+    base = sum(res["none"])
+    for name, (sig, sign) in res.items():
+        print(f"step {step:g} {name:8s} significance {sig:9.0f} sign {sign:9.0f} bits, "
+              f"{(sig + sign) / base * 100 - 100:+.2f} %")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train")
+    t.add_argument("out")
+    t.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data",
+                                                  "train", "bsds500"))
+    t.add_argument("--channels", type=int, default=8)
+    t.add_argument("--steps", type=int, default=3000)
+    e = sub.add_parser("eval")
+    e.add_argument("net")
+    e.add_argument("--step", type=float, default=50)
+    e.add_argument("images", nargs="+")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    train(a) if a.cmd == "train" else evaluate(a)
+
+
+if __name__ == "__main__":
+    main()
