@@ -1178,7 +1178,7 @@ static void choose_shrink(ScmcCorrection *c, const double *coef, int32_t *levels
     }
 }
 
-/* Whether c has any reconstruction offset, and the bits its header spends on them. */
+/* Whether c has any reconstruction offset. */
 static int has_shrink(const ScmcCorrection *c)
 {
     for (int p = 0; p < 3; p++)
@@ -1188,6 +1188,7 @@ static int has_shrink(const ScmcCorrection *c)
     return 0;
 }
 
+/* The bits the header spends on c's offsets (the flag and the values). */
 static int shrink_bits(const ScmcCorrection *c)
 {
     return 1 + 3 * SCMC_CORRECTION_SHRINK_LEVELS * (1 + c->dq) * BITS_SHRINK;
@@ -1359,8 +1360,7 @@ int scmc_correction_encode_levels(const ScmcImage *img, const ScmcImage *base, i
         goto done;
     }
     int sharpen = 0;
-    if (!r)
-        r = scmc_sharpen_choose(img, &trial, &sharpen);
+    r = scmc_sharpen_choose(img, &trial, &sharpen);
     scmc_image_free(&trial);
     if (r)
         goto done;

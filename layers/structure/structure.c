@@ -14,8 +14,8 @@
 #include "structure_internal.h"
 
 /* The layer has no learned network; its identifier names the version of the payload syntax, of
- * the correction's trained starting states and of the rebuild ("STRD": the correction's
- * finest levels reconstructed with offsets towards zero that the stream sends; "STRC": the correction's
+ * the correction's trained starting states and of the rebuild ("STRD": the correction's finest
+ * levels reconstructed with offsets towards zero that the stream sends; "STRC": the correction's
  * coefficients also read a prediction from the coarser levels; "STRB": the mixer's fast
  * probabilities on a window of 8 bits instead of 32, the starting states trained again; "STRA",
  * the tenth: trained starting states of the correction's models; "STR9": dependent quantization

@@ -1109,6 +1109,22 @@ START_TEST(reconstruction_offsets_pay_on_texture)
 }
 END_TEST
 
+/* The squared error against img of the picture a correction payload decodes to over base, and
+ * (dq not NULL) whether it uses dependent quantization. */
+static double decoded_mse(const ScmcCorrectionPayload *pay, const ScmcImage *img, const ScmcImage *base, int *dq)
+{
+    ScmcCorrection *c;
+    ScmcImage out;
+    ck_assert_int_eq(scmc_correction_parse(pay, pay->count, img->width, img->height, &c), SCMC_OK);
+    ck_assert_int_eq(scmc_correction_apply(c, base, &out), SCMC_OK);
+    const double mse = scmc_mse(img, &out);
+    if (dq)
+        *dq = c->dq;
+    scmc_image_free(&out);
+    scmc_correction_free(c);
+    return mse;
+}
+
 START_TEST(level_weights_move_bits_off_the_finest_level)
 {
     /* The same picture with level 1's weight four times larger: fewer bytes and a larger error
@@ -1126,13 +1142,7 @@ START_TEST(level_weights_move_bits_off_the_finest_level)
                                                        0, 1, &pay),
                          SCMC_OK);
         size[k] = scmc_correction_payload_bytes(&pay);
-        ScmcCorrection *c;
-        ScmcImage out;
-        ck_assert_int_eq(scmc_correction_parse(&pay, pay.count, img.width, img.height, &c), SCMC_OK);
-        ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
-        mse[k] = scmc_mse(&img, &out);
-        scmc_image_free(&out);
-        scmc_correction_free(c);
+        mse[k] = decoded_mse(&pay, &img, &base, NULL);
         scmc_correction_payload_free(&pay);
     }
     ck_assert_msg(size[1] < size[0] * 0.95 && mse[1] > mse[0], "bytes %zu -> %zu, mse %.2f -> %.2f", size[0], size[1],
@@ -1170,14 +1180,9 @@ START_TEST(dependent_quantization_costs_less_than_one_quantizer)
                                                    lambda / (steps[k] * steps[k]), k, k, &pay),
                          SCMC_OK);
         const size_t size = scmc_correction_payload_bytes(&pay);
-        ScmcCorrection *c;
-        ScmcImage out;
-        ck_assert_int_eq(scmc_correction_parse(&pay, pay.count, img.width, img.height, &c), SCMC_OK);
-        ck_assert_int_eq(c->dq, k);
-        ck_assert_int_eq(scmc_correction_apply(c, &base, &out), SCMC_OK);
-        cost[k] = scmc_mse(&img, &out) * img.width * img.height * 3 + lambda * 8.0 * size;
-        scmc_image_free(&out);
-        scmc_correction_free(c);
+        int dq;
+        cost[k] = decoded_mse(&pay, &img, &base, &dq) * img.width * img.height * 3 + lambda * 8.0 * size;
+        ck_assert_int_eq(dq, k);
         scmc_correction_payload_free(&pay);
     }
     ck_assert_msg(cost[1] < 0.97 * cost[0], "one quantizer %.0f, dependent %.0f", cost[0], cost[1]);
