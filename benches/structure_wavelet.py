@@ -39,37 +39,9 @@ from structure_bands import jpeg2000_at  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LEVELS = 5
-# CDF 9/7 lifting constants (Daubechies and Sweldens' factorisation), scaled to unit gain.
-ALPHA, BETA, GAMMA, DELTA, ZETA = -1.586134342, -0.05298011854, 0.8829110762, 0.4435068522, 1.149604398
-
-
-def _next(a):
-    return np.concatenate([a[1:], a[-1:]], 0)
-
-
-def _prev(a):
-    return np.concatenate([a[:1], a[:-1]], 0)
-
-
-def lift_forward(x):
-    """One level along axis 0 (even length, symmetric extension): (low, high)."""
-    even, odd = x[0::2].copy(), x[1::2].copy()
-    odd += ALPHA * (even + _next(even))
-    even += BETA * (odd + _prev(odd))
-    odd += GAMMA * (even + _next(even))
-    even += DELTA * (odd + _prev(odd))
-    return even * ZETA, odd / ZETA
-
-
-def lift_inverse(low, high):
-    even, odd = low / ZETA, high * ZETA
-    even -= DELTA * (odd + _prev(odd))
-    odd -= GAMMA * (even + _next(even))
-    even -= BETA * (odd + _prev(odd))
-    odd -= ALPHA * (even + _next(even))
-    x = np.empty((2 * even.shape[0],) + even.shape[1:])
-    x[0::2], x[1::2] = even, odd
-    return x
+# The CDF 9/7 lifting (Daubechies and Sweldens' factorisation), shared with the structure tools.
+sys.path.insert(0, os.path.join(HERE, "..", "layers", "structure", "tools"))
+from cdf97 import lift_forward, lift_inverse  # noqa: E402
 
 
 def dwt(x):

@@ -46,6 +46,16 @@ class Wavelet(unittest.TestCase):
             self.assertLess(d.abs().max().item(), 1e-4)
         self.assertAlmostEqual(ll.mean().item(), 14.0, places=3)  # gain 2 per level, as wavelet.c
 
+    def test_numpy_and_torch_lift_alike(self):
+        # cdf97.py serves benches/structure_wavelet.py (NumPy) and this tool (PyTorch)
+        import cdf97
+        x = np.random.default_rng(1).normal(0, 30, (16, 6))
+        for a, b in zip(cdf97.lift_forward(x), cdf97.lift_forward(torch.from_numpy(x))):
+            self.assertLess(np.abs(a - b.numpy()).max(), 1e-9)
+        back = cdf97.lift_inverse(*cdf97.lift_forward(x))
+        self.assertEqual(back.shape, x.shape)
+        self.assertLess(np.abs(back - x).max(), 1e-9)
+
     def test_levels_come_coarse_first_with_their_sizes(self):
         y = torch.randn(1, 1, 64, 96) * 30
         lv = lp.levels(y, 20.0)

@@ -31,50 +31,28 @@ import numpy as np
 import torch
 from PIL import Image
 
-# CDF 9/7 lifting (the constants of layers/structure/wavelet.c), along dim -2; even lengths only.
-ALPHA, BETA, GAMMA, DELTA, ZETA = -1.586134342059924, -0.052980118572961, 0.882911075530934, 0.443506852043971, 1.149604398860241
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cdf97 import lift_forward, lift_inverse  # noqa: E402
 
 
-def _next(s, nd):
-    return torch.cat([s[..., 1:, :], s[..., -1:, :]], -2)[..., :nd, :]
-
-
-def _around(d, ns):
-    return torch.cat([d[..., :1, :], d], -2)[..., :ns, :] + torch.cat([d, d[..., -1:, :]], -2)[..., :ns, :]
-
-
-def lift_forward(x):
-    s, d = x[..., 0::2, :], x[..., 1::2, :]
-    ns, nd = s.shape[-2], d.shape[-2]
-    d = d + ALPHA * (s[..., :nd, :] + _next(s, nd))
-    s = s + BETA * _around(d, ns)
-    d = d + GAMMA * (s[..., :nd, :] + _next(s, nd))
-    s = s + DELTA * _around(d, ns)
-    return s * ZETA, d / ZETA
-
-
-def lift_inverse(s, d):
-    s, d = s / ZETA, d * ZETA
-    ns, nd = s.shape[-2], d.shape[-2]
-    s = s - DELTA * _around(d, ns)
-    d = d - GAMMA * (s[..., :nd, :] + _next(s, nd))
-    s = s - BETA * _around(d, ns)
-    d = d - ALPHA * (s[..., :nd, :] + _next(s, nd))
-    return torch.stack([s, d], -2).reshape(*s.shape[:-2], 2 * ns, s.shape[-1])
+def _rows(f, *xs):
+    """f (a lifting along the first axis) applied down the rows of (..., h, w) tensors."""
+    out = f(*(x.movedim(-2, 0) for x in xs))
+    return tuple(t.movedim(0, -2) for t in out) if isinstance(out, tuple) else out.movedim(0, -2)
 
 
 def bands(x):
     """One level of (..., h, w), h and w even: LL, A (high across), B (high down), C."""
-    lo, hi = lift_forward(x)
+    lo, hi = _rows(lift_forward, x)
     t = lambda v: v.transpose(-1, -2)  # noqa: E731
-    ll, a = lift_forward(t(lo))
-    b, c = lift_forward(t(hi))
+    ll, a = _rows(lift_forward, t(lo))
+    b, c = _rows(lift_forward, t(hi))
     return t(ll), t(a), t(b), t(c)
 
 
 def unbands(ll, a, b, c):
     t = lambda v: v.transpose(-1, -2)  # noqa: E731
-    return lift_inverse(t(lift_inverse(t(ll), t(a))), t(lift_inverse(t(b), t(c))))
+    return _rows(lift_inverse, t(_rows(lift_inverse, t(ll), t(a))), t(_rows(lift_inverse, t(b), t(c))))
 
 
 def quantize(c, step):
