@@ -36,9 +36,17 @@
 #define PRED_MAG_BITS 2   /* the unary magnitude bits that also read the prediction */
 typedef struct Contexts {
     ScmcMixTables tables;
+    /* The maps refining the mixed probabilities (not in the starting-state tables: they start as
+     * the identity): significance by the prediction's class (0: none) and the non-zero neighbours,
+     * sign by the orientation and the prediction's, left and upper signs, magnitude bits by the
+     * activity class. */
+    ScmcMixApm apm_sig[2][BAND_CLASSES][PRED_CLASSES + 1][5];
+    ScmcMixApm apm_sign[2][BAND_CLASSES][3][27];
+    ScmcMixApm apm_mag[2][BAND_CLASSES][MAG_BITS][ACT_CLASSES];
     ScmcBitModel block[2][BAND_CLASSES][3];
     ScmcBitModel escape[2][BAND_CLASSES][ESC_PREFIX][ACT_CLASSES];
     ScmcMixWeights sig_w[2][BAND_CLASSES][3][2];
+    ScmcMixWeights sig_w2[2][BAND_CLASSES][3][2][PRED_CLASSES + 1]; /* by the prediction's class */
     ScmcMixContext sig_count[2][BAND_CLASSES][20][2];
     ScmcMixContext sig_act[2][BAND_CLASSES][ACT_CLASSES][3][2];
     ScmcMixContext sig_pattern[2][BAND_CLASSES][256][3][3];
@@ -47,7 +55,7 @@ typedef struct Contexts {
     ScmcMixWeights sign_w[2][BAND_CLASSES][3];
     ScmcMixContext sign_near[2][BAND_CLASSES][3][9];
     ScmcMixContext sign_luma[2][BAND_CLASSES][3][3]; /* Co, Cg */
-    ScmcMixWeights mag_w[2][BAND_CLASSES][MAG_BITS];
+    ScmcMixWeights mag_w[2][BAND_CLASSES][MAG_BITS][3]; /* by the prediction: none, weak, strong */
     ScmcMixContext mag_big[2][BAND_CLASSES][MAG_BITS][2];
     ScmcMixContext mag_act[2][BAND_CLASSES][MAG_BITS][ACT_CLASSES];
     ScmcMixContext mag_cross[3][BAND_CLASSES][MAG_BITS][4]; /* luma: the parent; Co, Cg: the luma */
@@ -297,15 +305,6 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
             orient += band_mag(v->q, w, &v->bands[b->earlier[k]], x, y);
     }
 
-    scmc_mix_begin(&cm->sig, &m->sig_w[cls][bc][v->luma ? 1 + (luma > 0) : 0][qclass]);
-    scmc_mix_add(&cm->sig, &m->sig_count[cls][bc][4 * nonzero + 2 * big + psig][qclass]);
-    scmc_mix_add(&cm->sig, &m->sig_act[cls][bc][act][at_most(parent, 2)][parent_near > 0]);
-    scmc_mix_add(&cm->sig, &m->sig_pattern[cls][bc][pattern][at_most(parent, 2)][v->luma ? 1 + (luma > 0) : 0]);
-    if (v->luma)
-        scmc_mix_add(&cm->sig, &m->sig_luma[v->plane - 1][bc][at_most(luma, 2)][activity_class(luma_near)]
-                                           [v->co ? at_most(co, 2) : 0]);
-    else
-        scmc_mix_add(&cm->sig, &m->sig_orient[bc][at_most(orient, 3)][act]);
     cm->pred = -1;
     cm->pred_sign = 0;
     if (b->level > 0) {
@@ -313,8 +312,21 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
         const int64_t a = pv < 0 ? -(int64_t)pv : pv, s16 = (int64_t)v->step << SCMC_WAVELET_FRAC;
         cm->pred = pred_class(a, s16);
         cm->pred_sign = 10 * a < s16 ? 0 : pv > 0 ? 1 : -1;
-        scmc_mix_add(&cm->sig, &m->sig_pred[cls][bc][b->orient][cm->pred][at_most(nonzero, 2)]);
     }
+    const int luma_set = v->luma ? 1 + (luma > 0) : 0;
+    scmc_mix_begin(&cm->sig, &m->sig_w[cls][bc][luma_set][qclass]);
+    scmc_mix_second_weights(&cm->sig, &m->sig_w2[cls][bc][luma_set][qclass][cm->pred + 1]);
+    scmc_mix_refine(&cm->sig, &m->apm_sig[cls][bc][cm->pred + 1][nonzero]);
+    scmc_mix_add(&cm->sig, &m->sig_count[cls][bc][4 * nonzero + 2 * big + psig][qclass]);
+    scmc_mix_add(&cm->sig, &m->sig_act[cls][bc][act][at_most(parent, 2)][parent_near > 0]);
+    scmc_mix_add(&cm->sig, &m->sig_pattern[cls][bc][pattern][at_most(parent, 2)][luma_set]);
+    if (v->luma)
+        scmc_mix_add(&cm->sig, &m->sig_luma[v->plane - 1][bc][at_most(luma, 2)][activity_class(luma_near)]
+                                           [v->co ? at_most(co, 2) : 0]);
+    else
+        scmc_mix_add(&cm->sig, &m->sig_orient[bc][at_most(orient, 3)][act]);
+    if (cm->pred >= 0)
+        scmc_mix_add(&cm->sig, &m->sig_pred[cls][bc][b->orient][cm->pred][at_most(nonzero, 2)]);
 
     cm->cls = cls;
     cm->band_cls = bc;
@@ -375,13 +387,16 @@ static void value_models(Contexts *m, CoefModels *cm)
 {
     const int cls = cm->cls, bc = cm->band_cls;
     scmc_mix_begin(&cm->sign, &m->sign_w[cls][bc][cm->orient]);
+    scmc_mix_refine(&cm->sign, &m->apm_sign[cls][bc][cm->orient]
+                                          [9 * (cm->pred_sign + 1) + 3 * (cm->sign_left + 1) + cm->sign_up + 1]);
     scmc_mix_add(&cm->sign, &m->sign_near[cls][bc][cm->orient][3 * (cm->sign_left + 1) + cm->sign_up + 1]);
     if (cm->chroma)
         scmc_mix_add(&cm->sign, &m->sign_luma[cm->plane - 1][bc][cm->luma_sign + 1][cm->sign_left + 1]);
     if (cm->pred >= 0)
         scmc_mix_add(&cm->sign, &m->sign_pred[cls][bc][cm->orient][cm->pred_sign + 1][cm->pred < 3 ? 0 : cm->pred - 2]);
     for (int k = 0; k < MAG_BITS; k++) {
-        scmc_mix_begin(&cm->mag[k], &m->mag_w[cls][bc][k]);
+        scmc_mix_begin(&cm->mag[k], &m->mag_w[cls][bc][k][cm->pred < 0 ? 0 : cm->pred < 3 ? 1 : 2]);
+        scmc_mix_refine(&cm->mag[k], &m->apm_mag[cls][bc][k][cm->act]);
         scmc_mix_add(&cm->mag[k], &m->mag_big[cls][bc][k][cm->big]);
         scmc_mix_add(&cm->mag[k], &m->mag_act[cls][bc][k][cm->act]);
         scmc_mix_add(&cm->mag[k], &m->mag_cross[cm->plane][bc][k][cm->cross]);
@@ -404,6 +419,10 @@ static int mixed_bit(const ScmcMixTables *t, ScmcMix *mx, ScmcRangeEncoder *e, S
         for (int i = 0; i < mx->n; i++)
             journal_save(j, mx->ctx[i], sizeof(*mx->ctx[i]));
         journal_save(j, mx->weights, sizeof(*mx->weights));
+        if (mx->weights2)
+            journal_save(j, mx->weights2, sizeof(*mx->weights2));
+        if (mx->apm) /* the update moves one of these two points */
+            journal_save(j, &mx->apm->p[mx->apm_knot], 2 * sizeof(mx->apm->p[0]));
     }
     scmc_mix_update(mx, bit);
     return bit;
@@ -798,8 +817,8 @@ static const ModelField model_fields[] = {
     MODEL_FIELD(mag_act, FIELD_MIX, ScmcMixContext),       MODEL_FIELD(mag_cross, FIELD_MIX, ScmcMixContext),
     MODEL_FIELD(sig_pred, FIELD_MIX, ScmcMixContext),      MODEL_FIELD(sign_pred, FIELD_MIX, ScmcMixContext),
     MODEL_FIELD(mag_pred, FIELD_MIX, ScmcMixContext),
-    MODEL_FIELD(sig_w, FIELD_WEIGHTS, ScmcMixWeights),     MODEL_FIELD(sign_w, FIELD_WEIGHTS, ScmcMixWeights),
-    MODEL_FIELD(mag_w, FIELD_WEIGHTS, ScmcMixWeights),
+    MODEL_FIELD(sig_w, FIELD_WEIGHTS, ScmcMixWeights),     MODEL_FIELD(sig_w2, FIELD_WEIGHTS, ScmcMixWeights),
+    MODEL_FIELD(sign_w, FIELD_WEIGHTS, ScmcMixWeights),    MODEL_FIELD(mag_w, FIELD_WEIGHTS, ScmcMixWeights),
 };
 #define FIELD_SIZE(f, type) (sizeof(((Contexts *)0)->f) / sizeof(type))
 _Static_assert(FIELD_SIZE(block, ScmcBitModel) + FIELD_SIZE(escape, ScmcBitModel) +
@@ -812,7 +831,7 @@ _Static_assert(FIELD_SIZE(block, ScmcBitModel) + FIELD_SIZE(escape, ScmcBitModel
                        FIELD_SIZE(mag_pred, ScmcMixContext) ==
                    SCMC_CORRECTION_START_PROBS,
                "the starting-state tables must list every probability context");
-_Static_assert(FIELD_SIZE(sig_w, ScmcMixWeights) + FIELD_SIZE(sign_w, ScmcMixWeights) +
+_Static_assert(FIELD_SIZE(sig_w, ScmcMixWeights) + FIELD_SIZE(sig_w2, ScmcMixWeights) + FIELD_SIZE(sign_w, ScmcMixWeights) +
                        FIELD_SIZE(mag_w, ScmcMixWeights) ==
                    SCMC_CORRECTION_START_WEIGHTS,
                "the starting-state tables must list every weight set");
@@ -829,6 +848,12 @@ _Static_assert(sizeof(Contexts) - offsetof(Contexts, block) ==
 static void contexts_init(Contexts *m, int set)
 {
     scmc_mix_tables_init(&m->tables);
+    ScmcMixApm *apm[3] = { &m->apm_sig[0][0][0][0], &m->apm_sign[0][0][0][0], &m->apm_mag[0][0][0][0] };
+    const size_t apms[3] = { sizeof(m->apm_sig) / sizeof(ScmcMixApm), sizeof(m->apm_sign) / sizeof(ScmcMixApm),
+                             sizeof(m->apm_mag) / sizeof(ScmcMixApm) };
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < apms[k]; i++)
+            scmc_mix_apm_init(&apm[k][i]);
     const int8_t *code = scmc_correction_start_probs[set];
     const int32_t(*weights)[SCMC_MIX_INPUTS] = scmc_correction_start_weights[set];
     for (size_t f = 0; f < sizeof(model_fields) / sizeof(model_fields[0]); f++) {

@@ -17,7 +17,7 @@
 /* The probability contexts (single bit models and mixer contexts) and the mixers' weight sets of
  * one set, in the order of bitstream-spec/structure.md (correction.c checks the counts). */
 #define SCMC_CORRECTION_START_PROBS 28770
-#define SCMC_CORRECTION_START_WEIGHTS 160
+#define SCMC_CORRECTION_START_WEIGHTS 720
 
 /* Starting probability codes: code k starts a context at the probability of a 1
  * scmc_mix_squash(16 k) / 4096 with an update count of 1; code 0 (a context the training never

@@ -14,7 +14,9 @@
 #include "structure_internal.h"
 
 /* The layer has no learned network; its identifier names the version of the payload syntax, of
- * the correction's trained starting states and of the rebuild ("STRD": the correction's finest
+ * the correction's trained starting states and of the rebuild ("STRE": the significance's mixer
+ * also weighs by the coarse-scale prediction's class, the magnitude's weight sets follow it, and
+ * adaptive probability maps refine the significance, sign and magnitude bits; "STRD": the correction's finest
  * levels reconstructed with offsets towards zero that the stream sends; "STRC": the correction's
  * coefficients also read a prediction from the coarser levels; "STRB": the mixer's fast
  * probabilities on a window of 8 bits instead of 32, the starting states trained again; "STRA",
@@ -24,7 +26,7 @@
  * the correction; "STR5": the wavelet correction sub-layer; "STR4": split lattice cells,
  * biharmonic field, softened upsampling), so a decoder never pairs a stream with a different
  * rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545244u
+#define STRUCTURE_MODEL_ID 0x53545245u
 
 uint32_t scmc_structure_model_id(void)
 {

@@ -16,6 +16,8 @@ static const int16_t squash_knots[33] = {
 #define LEARNING_RATE 20           /* weight step per (input x error) in 2^-16 units */
 #define SLOW_SHIFT 7               /* the slow probability's window: 128 bits */
 #define FAST_SHIFT 3               /* the fast one's: 8 bits (32 until structure format STRA) */
+#define APM_SHIFT 7                /* a map's points move 1/128 of the way to each bit */
+#define APM_MIN 16                 /* bounds of a refined probability (1/65536 units) */
 
 /* v / 2^s rounded towards minus infinity (a right shift of a negative value is
  * implementation-defined in C, so it is spelled out). */
@@ -59,20 +61,44 @@ void scmc_mix_weights_init(ScmcMixWeights *w)
         w->w[i] = INITIAL_WEIGHT;
 }
 
+void scmc_mix_apm_init(ScmcMixApm *a)
+{
+    /* Point j sits at stretch (j - 16) * 128: the squash there, so the map starts as the identity. */
+    for (int j = 0; j < SCMC_MIX_APM_KNOTS; j++)
+        a->p[j] = (uint16_t)(scmc_mix_squash((j - 16) * 128) << 4);
+}
+
+static int64_t weighted_sum(const ScmcMixWeights *w, const int32_t *in, int k)
+{
+    int64_t dot = 0;
+    for (int i = 0; i < k; i++)
+        dot += (int64_t)w->w[i] * in[i];
+    return dot;
+}
+
 uint32_t scmc_mix_predict(const ScmcMixTables *t, ScmcMix *m)
 {
     int k = 0;
-    int64_t dot = 0;
     for (int i = 0; i < m->n; i++) {
         m->in[k++] = t->stretch[m->ctx[i]->slow >> 4];
         m->in[k++] = t->stretch[m->ctx[i]->fast >> 4];
     }
     m->in[k++] = BIAS_INPUT;
-    for (int i = 0; i < k; i++)
-        dot += (int64_t)m->weights->w[i] * m->in[i];
+    int64_t dot = weighted_sum(m->weights, m->in, k);
+    if (m->weights2)
+        dot = shift_floor(dot + weighted_sum(m->weights2, m->in, k), 1);
     const int64_t d = shift_floor(dot, 16);
     m->p1 = scmc_mix_squash(d < -STRETCH_MAX ? -STRETCH_MAX : d > STRETCH_MAX ? STRETCH_MAX : (int)d);
-    return (uint32_t)(4096 - m->p1) << 4;
+    if (!m->apm)
+        return (uint32_t)(4096 - m->p1) << 4;
+    const int x = t->stretch[m->p1] + 2048; /* 1..4095 */
+    m->apm_knot = x >> 7;
+    m->apm_frac = x & 127;
+    const int j = m->apm_knot, f = m->apm_frac;
+    const int refined = (m->apm->p[j] * (128 - f) + m->apm->p[j + 1] * f) >> 7;
+    int q = ((m->p1 << 4) + refined) >> 1;
+    q = q < APM_MIN ? APM_MIN : q > 65536 - APM_MIN ? 65536 - APM_MIN : q;
+    return (uint32_t)(65536 - q);
 }
 
 /* Moves p (1/65536 units) towards the bit by 1/2^shift of the distance. */
@@ -85,8 +111,16 @@ void scmc_mix_update(ScmcMix *m, int bit)
 {
     const int err = ((bit << 12) - m->p1) * LEARNING_RATE;
     const int k = 2 * m->n + 1;
-    for (int i = 0; i < k; i++)
-        m->weights->w[i] += (int32_t)shift_floor((int64_t)m->in[i] * err, 16);
+    for (int i = 0; i < k; i++) {
+        const int32_t step = (int32_t)shift_floor((int64_t)m->in[i] * err, 16);
+        m->weights->w[i] += step;
+        if (m->weights2)
+            m->weights2->w[i] += step;
+    }
+    if (m->apm) {
+        uint16_t *p = &m->apm->p[m->apm_frac < 64 ? m->apm_knot : m->apm_knot + 1];
+        *p = adapt(*p, bit, APM_SHIFT);
+    }
     for (int i = 0; i < m->n; i++) {
         ScmcMixContext *c = m->ctx[i];
         /* The first updates average (the bit model's count-based rate), then each rate holds its

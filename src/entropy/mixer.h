@@ -5,8 +5,10 @@
  * A decision is predicted from up to SCMC_MIX_MAX_CONTEXTS contexts. Each context holds two
  * adaptive probabilities that the bit is 1, one that settles to a window of about 128 bits and
  * one of about 8; their logits (stretch) and a constant are weighted by a set of weights the
- * caller picks, and the weighted sum's logistic (squash) is the coded probability. After the bit
- * the weights move along the gradient of its code length and every probability towards the bit.
+ * caller picks (or the mean of two sets' sums), and the weighted sum's logistic (squash) is the
+ * mixed probability; an optional adaptive probability map refines it into the coded one. After
+ * the bit the weights move along the gradient of its code length and every probability (and the
+ * map's nearer point) towards the bit.
  * Everything is integer arithmetic in a fixed order, so encoder and decoder agree on every
  * machine. bitstream-spec/entropy.md ("Mixed bits") is the authority.
  */
@@ -36,14 +38,27 @@ typedef struct ScmcMixTables {
     int16_t stretch[4096];
 } ScmcMixTables;
 
+#define SCMC_MIX_APM_KNOTS 33
+
+/* An adaptive probability map: probabilities of a 1 (1/65536 units) at 33 points of the mixed
+ * probability's stretch, interpolated between them and moved towards each bit. It learns where a
+ * context's mixed probability is systematically too high or too low (a secondary estimation). */
+typedef struct ScmcMixApm {
+    uint16_t p[SCMC_MIX_APM_KNOTS];
+} ScmcMixApm;
+
 /* A decision in progress: the contexts and weights it is predicted from, and after
  * scmc_mix_predict its inputs and probability. */
 typedef struct ScmcMix {
     ScmcMixContext *ctx[SCMC_MIX_MAX_CONTEXTS];
     int n;
     ScmcMixWeights *weights;
+    ScmcMixWeights *weights2; /* a second weight set picked by another context, or NULL */
+    ScmcMixApm *apm;          /* the map that refines the mixed probability, or NULL */
     int32_t in[SCMC_MIX_INPUTS];
-    int p1; /* probability of a 1 in 1/4096 units, 1..4095 */
+    int p1;        /* the mixed probability of a 1 in 1/4096 units, 1..4095 */
+    int apm_knot;  /* the map's knot below the mixed probability (0..31), and */
+    int apm_frac;  /* the distance from it in 1/128 of the knots' spacing */
 } ScmcMix;
 
 void scmc_mix_tables_init(ScmcMixTables *t);
@@ -52,18 +67,34 @@ void scmc_mix_tables_init(ScmcMixTables *t);
 int scmc_mix_squash(int d);
 void scmc_mix_context_init(ScmcMixContext *c);
 void scmc_mix_weights_init(ScmcMixWeights *w);
+/* The map that leaves every probability as the mixer gives it. */
+void scmc_mix_apm_init(ScmcMixApm *a);
 /* Starts a decision on weights w. */
 static inline void scmc_mix_begin(ScmcMix *m, ScmcMixWeights *w)
 {
     m->n = 0;
     m->weights = w;
+    m->weights2 = 0;
+    m->apm = 0;
+}
+/* Predicts the decision from the mean of two weight sets' sums (w and the one scmc_mix_begin set),
+ * both learning from its error: each set is picked by its own context, so the mixer's weights
+ * depend on both without a set for every pair. */
+static inline void scmc_mix_second_weights(ScmcMix *m, ScmcMixWeights *w)
+{
+    m->weights2 = w;
+}
+/* Codes the decision at the mean of the mixed probability and a's refinement of it. */
+static inline void scmc_mix_refine(ScmcMix *m, ScmcMixApm *a)
+{
+    m->apm = a;
 }
 static inline void scmc_mix_add(ScmcMix *m, ScmcMixContext *c)
 {
     m->ctx[m->n++] = c;
 }
 /* Computes the prediction; returns the probability of a 0 in 1/65536 units (for the range coder's
- * scmc_renc_bit_p / scmc_rdec_bit_p). Nothing is changed. */
+ * scmc_renc_bit_p / scmc_rdec_bit_p), 16..65520 with a map. Nothing is changed. */
 uint32_t scmc_mix_predict(const ScmcMixTables *t, ScmcMix *m);
 /* Learns from the coded bit (after scmc_mix_predict). */
 void scmc_mix_update(ScmcMix *m, int bit);
