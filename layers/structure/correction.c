@@ -43,7 +43,7 @@ typedef struct Contexts {
     ScmcMixApm apm_sig[2][BAND_CLASSES][PRED_CLASSES + 1][5];
     ScmcMixApm apm_sign[2][BAND_CLASSES][3][27];
     ScmcMixApm apm_mag[2][BAND_CLASSES][MAG_BITS][ACT_CLASSES];
-    ScmcBitModel block[2][BAND_CLASSES][3];
+    ScmcBitModel block[2][BAND_CLASSES][3][PRED_CLASSES + 1]; /* [..][1 + the block's strongest prediction] */
     ScmcBitModel escape[2][BAND_CLASSES][ESC_PREFIX][ACT_CLASSES];
     ScmcMixWeights sig_w[2][BAND_CLASSES][3][2];
     ScmcMixWeights sig_w2[2][BAND_CLASSES][3][2][PRED_CLASSES + 1]; /* by the prediction's class */
@@ -340,6 +340,24 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
     cm->chroma = v->luma != NULL;
     cm->escape = &m->escape[cls][bc][0][0];
     cm->act = act;
+}
+
+/* The block flag's prediction context: 0 in the LL band, else 1 + the largest class of the
+ * coarse-scale prediction over the block's coefficients (where an edge of the coarser levels
+ * crosses the block, the block is rarely all zeros). */
+static int block_prediction(const PlaneView *v, const Band *b, int x1, int y1, int x2, int y2)
+{
+    if (b->level == 0)
+        return 0;
+    int64_t top = 0;
+    for (int y = y1; y < y2; y++)
+        for (int x = x1; x < x2; x++) {
+            const int32_t pv = v->pred[(size_t)(b->y0 + y) * v->w + b->x0 + x];
+            const int64_t a = pv < 0 ? -(int64_t)pv : pv;
+            if (a > top)
+                top = a;
+        }
+    return 1 + pred_class(top, (int64_t)v->step << SCMC_WAVELET_FRAC);
 }
 
 /* The state changes of the choice pass within one block, so a block that turns out cheaper as
@@ -705,7 +723,8 @@ static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int ma
                 const int x1 = bx * BLOCK, y1 = by * BLOCK;
                 const int x2 = x1 + BLOCK < bd->w ? x1 + BLOCK : bd->w, y2 = y1 + BLOCK < bd->h ? y1 + BLOCK : bd->h;
                 ScmcBitModel *bm = &m->block[v->plane > 0][bd->cls][(bx > 0 && flags[by * nbx + bx - 1]) +
-                                                                   (by > 0 && flags[(by - 1) * nbx + bx])];
+                                                                   (by > 0 && flags[(by - 1) * nbx + bx])]
+                                            [block_prediction(v, bd, x1, y1, x2, y2)];
                 int any = 0, bad = 0;
                 double zero_j = 0, coded_j = 0;
                 if (!d) {

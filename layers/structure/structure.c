@@ -16,7 +16,8 @@
 /* The layer has no learned network; its identifier names the version of the payload syntax, of
  * the correction's trained starting states and of the rebuild ("STRE": the significance's mixer
  * also weighs by the coarse-scale prediction's class, the magnitude's weight sets follow it, and
- * adaptive probability maps refine the significance, sign and magnitude bits; "STRD": the correction's finest
+ * adaptive probability maps refine the significance, sign and magnitude bits, the block flags read
+ * the prediction too; "STRD": the correction's finest
  * levels reconstructed with offsets towards zero that the stream sends; "STRC": the correction's
  * coefficients also read a prediction from the coarser levels; "STRB": the mixer's fast
  * probabilities on a window of 8 bits instead of 32, the starting states trained again; "STRA",
