@@ -171,8 +171,9 @@ expect 1 "bad tune" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --tune ssim
 err_line 'Invalid argument "ssim" for option --tune; should be psnr or ms-ssim'
 if [ -e "$T/x.scmc" ]; then bad "a refused encode should write nothing"; else ok; fi
 # tuned for MS-SSIM the encoder spends less on the finest detail: a smaller stream that decodes
-expect 0 "encode tune psnr" -- "$SCMC" encode "$T/in.ppm" -o "$T/tp.scmc" --quality 6 --tune psnr -q
-expect 0 "encode tune ms-ssim" -- "$SCMC" encode "$T/in.ppm" -o "$T/tm.scmc" --quality 6 --tune ms-ssim -q
+# (at quality 8, where this smooth picture has level-1 detail to give up: 2,679 against 2,926 bytes)
+expect 0 "encode tune psnr" -- "$SCMC" encode "$T/in.ppm" -o "$T/tp.scmc" --quality 8 --tune psnr -q
+expect 0 "encode tune ms-ssim" -- "$SCMC" encode "$T/in.ppm" -o "$T/tm.scmc" --quality 8 --tune ms-ssim -q
 if [ "$(wc -c < "$T/tm.scmc")" -lt "$(wc -c < "$T/tp.scmc")" ]; then ok; else bad "--tune ms-ssim should spend fewer bytes"; fi
 expect 0 "decode tuned" -- "$SCMC" decode "$T/tm.scmc" -o "$T/tm.png" -q
 expect 1 "bad backend" -- "$SCMC" encode "$T/in.ppm" -o "$T/x.scmc" --backend gpu

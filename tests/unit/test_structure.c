@@ -1391,7 +1391,7 @@ START_TEST(correction_models_start_from_the_trained_tables)
                          SCMC_OK);
         ck_assert_int_eq(scmc_correction_final_states(&pay, 96, 64, st), SCMC_OK);
         ck_assert_int_eq(st->set, s);
-        const int block_models = 2 * 5 * 3; /* the table's first entries (bitstream-spec/structure.md) */
+        const int block_models = 2 * 5 * 3 * 7; /* the table's first entries (bitstream-spec/structure.md) */
         for (int i = block_models; i < SCMC_CORRECTION_START_PROBS; i++) {
             const int code = scmc_correction_start_probs[s][i];
             const int p1 = code ? scmc_mix_squash(16 * code) << 4 : 32768;
