@@ -240,6 +240,21 @@ static int two_feature_bit(uint64_t *seed, int *a, int *b, double *p)
     return test_rand_below(seed, 1000000) < (uint32_t)(*p * 1000000);
 }
 
+/* n bits of that source with their features; returns the bits' information (their entropy). */
+static double two_feature_source(int n, uint64_t seed, uint8_t *bits, uint8_t *fa, uint8_t *fb)
+{
+    double entropy = 0;
+    for (int i = 0; i < n; i++) {
+        int a, b;
+        double p;
+        bits[i] = (uint8_t)two_feature_bit(&seed, &a, &b, &p);
+        fa[i] = (uint8_t)a;
+        fb[i] = (uint8_t)b;
+        entropy -= log2(bits[i] ? p : 1 - p);
+    }
+    return entropy;
+}
+
 /* Mixed bits round-trip through the range coder bit for bit, the two sides' states stay
  * identical, and mixing two contexts that each know half of the source codes it in fewer bits
  * than either context alone, within 4 % of the source's entropy. */
@@ -264,19 +279,13 @@ START_TEST(mixer_round_trip_and_gain)
     }
     uint8_t *bits = malloc(N), *fa = malloc(N), *fb = malloc(N);
     ck_assert(bits && fa && fb);
-    uint64_t seed = 17;
-    double entropy = 0;
+    const double entropy = two_feature_source(N, 17, bits, fa, fb);
     ScmcRangeEncoder e, ea, eb;
     scmc_renc_init(&e);
     scmc_renc_init(&ea);
     scmc_renc_init(&eb);
     for (int i = 0; i < N; i++) {
-        int a, b;
-        double p;
-        bits[i] = (uint8_t)two_feature_bit(&seed, &a, &b, &p);
-        fa[i] = (uint8_t)a;
-        fb[i] = (uint8_t)b;
-        entropy -= log2(bits[i] ? p : 1 - p);
+        const int a = fa[i], b = fb[i];
         ScmcMix m;
         scmc_mix_begin(&m, &w[0]);
         scmc_mix_add(&m, &ca[0][a]);
@@ -362,18 +371,12 @@ START_TEST(mixer_second_weights_and_map)
         }
     uint8_t *bits = malloc(N), *fa = malloc(N), *fb = malloc(N);
     ck_assert(bits && fa && fb);
-    uint64_t seed = 23;
-    double entropy = 0;
+    const double entropy = two_feature_source(N, 23, bits, fa, fb);
     ScmcRangeEncoder e, ep;
     scmc_renc_init(&e);
     scmc_renc_init(&ep);
     for (int i = 0; i < N; i++) {
-        int a, b;
-        double p;
-        bits[i] = (uint8_t)two_feature_bit(&seed, &a, &b, &p);
-        fa[i] = (uint8_t)a;
-        fb[i] = (uint8_t)b;
-        entropy -= log2(bits[i] ? p : 1 - p);
+        const int a = fa[i], b = fb[i];
         ScmcMix m;
         scmc_mix_begin(&m, &w[0][a]);
         scmc_mix_second_weights(&m, &w2[0][b]);
