@@ -867,12 +867,9 @@ _Static_assert(sizeof(Contexts) - offsetof(Contexts, block) ==
 static void contexts_init(Contexts *m, int set)
 {
     scmc_mix_tables_init(&m->tables);
-    ScmcMixApm *apm[3] = { &m->apm_sig[0][0][0][0], &m->apm_sign[0][0][0][0], &m->apm_mag[0][0][0][0] };
-    const size_t apms[3] = { sizeof(m->apm_sig) / sizeof(ScmcMixApm), sizeof(m->apm_sign) / sizeof(ScmcMixApm),
-                             sizeof(m->apm_mag) / sizeof(ScmcMixApm) };
-    for (int k = 0; k < 3; k++)
-        for (size_t i = 0; i < apms[k]; i++)
-            scmc_mix_apm_init(&apm[k][i]);
+    scmc_mix_apm_init(&m->apm_sig[0][0][0][0], sizeof(m->apm_sig) / sizeof(ScmcMixApm));
+    scmc_mix_apm_init(&m->apm_sign[0][0][0][0], sizeof(m->apm_sign) / sizeof(ScmcMixApm));
+    scmc_mix_apm_init(&m->apm_mag[0][0][0][0], sizeof(m->apm_mag) / sizeof(ScmcMixApm));
     const int8_t *code = scmc_correction_start_probs[set];
     const int32_t(*weights)[SCMC_MIX_INPUTS] = scmc_correction_start_weights[set];
     for (size_t f = 0; f < sizeof(model_fields) / sizeof(model_fields[0]); f++) {

@@ -61,11 +61,15 @@ void scmc_mix_weights_init(ScmcMixWeights *w)
         w->w[i] = INITIAL_WEIGHT;
 }
 
-void scmc_mix_apm_init(ScmcMixApm *a)
+void scmc_mix_apm_init(ScmcMixApm *a, size_t n)
 {
+    if (n == 0)
+        return;
     /* Point j sits at stretch (j - 16) * 128: the squash there, so the map starts as the identity. */
     for (int j = 0; j < SCMC_MIX_APM_KNOTS; j++)
-        a->p[j] = (uint16_t)(scmc_mix_squash((j - 16) * 128) << 4);
+        a[0].p[j] = (uint16_t)(scmc_mix_squash((j - 16) * 128) << 4);
+    for (size_t i = 1; i < n; i++)
+        a[i] = a[0];
 }
 
 static int64_t weighted_sum(const ScmcMixWeights *w, const int32_t *in, int k)

@@ -15,6 +15,7 @@
 #ifndef SCMC_MIXER_H
 #define SCMC_MIXER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define SCMC_MIX_MAX_CONTEXTS 6
@@ -67,8 +68,8 @@ void scmc_mix_tables_init(ScmcMixTables *t);
 int scmc_mix_squash(int d);
 void scmc_mix_context_init(ScmcMixContext *c);
 void scmc_mix_weights_init(ScmcMixWeights *w);
-/* The map that leaves every probability as the mixer gives it. */
-void scmc_mix_apm_init(ScmcMixApm *a);
+/* Starts the n maps at a as the map that leaves every probability as the mixer gives it. */
+void scmc_mix_apm_init(ScmcMixApm *a, size_t n);
 /* Starts a decision on weights w. */
 static inline void scmc_mix_begin(ScmcMix *m, ScmcMixWeights *w)
 {

@@ -344,7 +344,7 @@ START_TEST(mixer_second_weights_and_map)
         scmc_mix_weights_init(&w);
         w.w[0] = w.w[1] = 65536 / 2;
         ScmcMixApm a;
-        scmc_mix_apm_init(&a);
+        scmc_mix_apm_init(&a, 1);
         ScmcMix m;
         scmc_mix_begin(&m, &w);
         scmc_mix_add(&m, &c);
@@ -364,11 +364,10 @@ START_TEST(mixer_second_weights_and_map)
         for (int i = 0; i < 4; i++) {
             scmc_mix_context_init(&ca[s][i]);
             scmc_mix_weights_init(&w[s][i]);
-            if (s < 2) {
+            if (s < 2)
                 scmc_mix_weights_init(&w2[s][i]);
-                scmc_mix_apm_init(&apm[s][i]);
-            }
         }
+    scmc_mix_apm_init(&apm[0][0], 2 * 4);
     uint8_t *bits = malloc(N), *fa = malloc(N), *fb = malloc(N);
     ck_assert(bits && fa && fb);
     const double entropy = two_feature_source(N, 23, bits, fa, fb);
