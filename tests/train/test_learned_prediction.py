@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""Tests of layers/structure/tools/learned_prediction.py, the research tool that measures a learned
-coarse-scale prediction against the hand-made one: its wavelet, its hand prediction, its levels,
-and a tiny train + eval round on synthetic pictures.
+"""Tests of layers/structure/tools/learned_prediction.py, which trains the structure layer's learned
+coarse-scale prediction and exports it for the codec: its wavelet, its hand prediction, its levels,
+a tiny train + eval round on synthetic pictures, the export of the committed network, and the
+codec's integer network (benches/prediction_net, layers/structure/prediction_net.c) against the
+PyTorch one.
 
-  /usr/bin/python3 tests/train/test_learned_prediction.py
+  /usr/bin/python3 tests/train/test_learned_prediction.py PATH/TO/prediction_net
 
 Needs python3-torch; without it every test is skipped with the reason.
 """
@@ -18,6 +20,9 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOL = os.path.join(HERE, "..", "..", "layers", "structure", "tools", "learned_prediction.py")
+CHECKPOINT = os.path.join(HERE, "..", "..", "layers", "structure", "tools", "prediction_net.pt")
+TABLE = os.path.join(HERE, "..", "..", "layers", "structure", "prediction_net_weights.c")
+PREDNET = None  # benches/prediction_net, from the command line
 sys.path.insert(0, os.path.dirname(TOOL))
 try:
     import torch
@@ -108,5 +113,74 @@ class TrainAndEval(unittest.TestCase):
             self.assertIn("no pictures", r.stderr)
 
 
+@unittest.skipUnless(HAVE_TORCH, WHY)
+class CodecNetwork(unittest.TestCase):
+    def load(self):
+        ck = torch.load(CHECKPOINT)
+        net = lp.Predictor(ck["channels"], ck["outputs"])
+        net.load_state_dict(ck["state"])
+        return net.eval()
+
+    def test_export_reproduces_the_committed_table(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "w.c")
+            r = subprocess.run([sys.executable, TOOL, "export", CHECKPOINT, out], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out) as a, open(TABLE) as b:
+                self.assertEqual(a.read(), b.read())
+
+    def test_integer_network_gives_the_pytorch_classes(self):
+        # a synthesis with edges and texture (a blurred picture, as the coarser levels give) and
+        # its hand prediction: the codec's network (integers, rows streamed) against the float one
+        net = self.load()
+        rng = np.random.default_rng(3)
+        h, w, step = 72, 98, 20
+        x = np.arange(w)[None, :]
+        y = np.arange(h)[:, None]
+        pic = 90 * np.sign(np.sin(x / 7.0 + y / 11.0)) + 40 * ((x - 50) ** 2 + (y - 30) ** 2 < 300) + \
+            rng.normal(0, 8, (h, w))
+        u = torch.nn.functional.avg_pool2d(torch.from_numpy(pic.astype(np.float32))[None, None], 3, 1, 1,
+                                           count_include_pad=False)
+        u16 = torch.round(u * 16)
+        hb = lp.bands(lp.hand_prediction(u16 / 16))[1:]
+        bh, bw = h // 2, w // 2
+        pred = torch.zeros(1, 1, h, w)
+        pred[..., :bh, bw:] = hb[0]
+        pred[..., bh:, :bw] = hb[1]
+        pred[..., bh:, bw:] = hb[2]
+        pred = torch.round(pred * 16)
+        with tempfile.TemporaryDirectory() as tmp:
+            src, dst = os.path.join(tmp, "in.raw"), os.path.join(tmp, "out.raw")
+            with open(src, "wb") as f:
+                np.array([w, h, step], np.int32).tofile(f)
+                u16[0, 0].numpy().astype(np.int32).tofile(f)
+                pred[0, 0].numpy().astype(np.int32).tofile(f)
+            r = subprocess.run([PREDNET, src, dst], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            got = np.fromfile(dst, np.uint16).reshape(h, w)
+        bands_of = lambda m: np.stack([m[:bh, bw:], m[bh:, :bw], m[bh:, bw:]])  # noqa: E731
+        with torch.no_grad():
+            logits = net.from_prediction(u16 / 16, torch.from_numpy(bands_of(pred[0, 0].numpy() / 16))[None], step)
+        want = [c[0].numpy() for c in lp.logit_classes(logits)]
+        c = bands_of(got.astype(np.int64))
+        for name, mine, theirs in (("significance", c & 7, want[0]), ("sign", (c >> 3) & 7, want[1]),
+                                   ("magnitude", (c >> 6) & 7, want[2])):
+            self.assertGreaterEqual((mine == theirs).mean(), 0.97, name)
+            self.assertGreaterEqual(len(np.unique(mine)), 3, f"{name}: one class everywhere")
+        # the low band's place is left as it was
+        self.assertFalse(got[:bh, :bw].any())
+
+    def test_bad_input_is_one_line_and_exit_1(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, "in.raw")
+            np.array([8, 8, 20], np.int32).tofile(src)  # no samples
+            r = subprocess.run([PREDNET, src, os.path.join(tmp, "o.raw")], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 1)
+            self.assertEqual(r.stderr.strip().count("\n"), 0)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    PREDNET = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)

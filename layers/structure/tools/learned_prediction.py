@@ -1,24 +1,29 @@
 #!/usr/bin/python3
-"""Measures what a learned coarse-scale prediction could add to the hand-made one (research tool).
+"""Trains the structure layer's learned coarse-scale prediction and exports it for the codec.
 
 The correction's contexts read a prediction of each level from the coarser ones (STR12,
 docs/structure.md "Coarse-scale prediction"): the coded coarser levels synthesised, every sample
 moved a quarter of the way to the nearer extreme of its 3 x 3 neighbourhood, analysed one level.
-This tool trains a small network that reads the same synthesis (and the hand prediction) and
-gives each coefficient of the level a significance logit and a sign logit, then counts, over the
-luma of some pictures, the bits of significance and sign under simple adaptive contexts
-(neighbour count and `big` per band, as session 25's Python model) with no prediction, with the
-hand prediction's classes and with the network's. Float arithmetic throughout (the codec's
-prediction is integer); the quantizer is a dead zone (rounding offset 0.4), not the choice pass.
+Since STR15 ("Learned prediction") a small network reads the same synthesis and the hand
+prediction and gives each coefficient of the luma's levels 1-3 a significance, a sign and a
+magnitude (> 1) logit, whose classes pick contexts (layers/structure/prediction_net.c runs it in
+integers). `train` fits it on the luma of the training pictures (float arithmetic; a dead-zone
+quantizer, rounding offset 0.4, not the encoder's choice pass); `export` writes the normative
+table layers/structure/prediction_net_weights.c; `eval` counts, over the luma of some pictures,
+the bits of significance and sign under simple adaptive contexts (neighbour count and `big` per
+band, as session 25's Python model) with no prediction, with the hand prediction's classes and
+with the network's (the research measure of session 26).
 
-  /usr/bin/python3 layers/structure/tools/learned_prediction.py train OUT.pt \\
-      [--data ../shared/data/train/bsds500] [--channels 8] [--steps 3000]
+  /usr/bin/python3 layers/structure/tools/learned_prediction.py train OUT.pt --mag \\
+      [--data ../shared/data/train/bsds500] [--channels 8] [--steps 6000] [--step-lo 5 --step-hi 130]
+  /usr/bin/python3 layers/structure/tools/learned_prediction.py export NET.pt layers/structure/prediction_net_weights.c
   /usr/bin/python3 layers/structure/tools/learned_prediction.py eval NET.pt --step 50 IMAGES...
 
-Session 26 (the defaults: 8 channels, 3,000 steps of 8 crops of 160 x 160 at steps 10-90, about
-8 minutes on one core): kodim03/05/13/15/23 at step 50, hand -7.63 %, network -10.46 % of these
-bits (significance -4.2 % more, signs about even); at step 15, -4.32 % and -6.47 %
-(docs/structure.md, "Coarse-scale prediction").
+The committed network (layers/structure/tools/prediction_net.pt): `train --mag --steps 6000
+--step-lo 5 --step-hi 130`, about 20 minutes on one core. Session 26 (8 channels, 3,000 steps,
+steps 10-90, no magnitude output, the hand prediction read as log(1 + 8 |R| / step)):
+kodim03/05/13/15/23 at step 50, hand -7.63 %, network -10.46 % of these bits (significance
+-4.2 % more, signs about even); at step 15, -4.32 % and -6.47 % (docs/structure.md).
 """
 import argparse
 import glob
@@ -81,20 +86,47 @@ def levels(y, step, count=5):
     return out
 
 
+STEP_MAX = 128  # the step the network is told is at most this
+
+
+def compress(r):
+    """sign(r) log2(1 + 8 |r|) with log2 linear between powers of two (what the codec computes in
+    integers: the exponent plus the mantissa's fraction)."""
+    x = 1 + 8 * r.abs()
+    e = torch.floor(torch.log2(x))
+    return torch.sign(r) * (e + x / torch.exp2(e) - 1)
+
+
+# The codec's classes of the logits (prediction_net.c), thresholds in 1/1024.
+SIG_BOUNDS = (-3584, -2560, -1792, -896, 0)
+SIGN_BOUNDS = (-1024, -307, 307, 1024)
+MAG_BOUNDS = (-2304, -1408, -896, -256, 384)
+
+
+def logit_classes(logits):
+    """(significance, sign, magnitude) classes of (..., 9, h, w) logits, as the codec packs them."""
+    v = logits * 1024
+    count = lambda t, bounds: sum((t >= b).long() for b in bounds)  # noqa: E731
+    return count(v[..., 0:3, :, :], SIG_BOUNDS), count(v[..., 3:6, :, :], SIGN_BOUNDS), count(v[..., 6:9, :, :], MAG_BOUNDS)
+
+
 class Predictor(torch.nn.Module):
     """Synthesis (and step) at the resolution the level splits -> 6 maps at the level's: the
     significance logits of A, B, C, then their sign logits (positive: > 0)."""
 
-    def __init__(self, ch=8):
+    def __init__(self, ch=8, outputs=6):
         super().__init__()
         conv = lambda i, o, s=1: torch.nn.Conv2d(i, o, 3, stride=s, padding=1, padding_mode="replicate")  # noqa: E731
         self.a, self.b, self.c = conv(2, ch), conv(ch + 3, ch, 2), conv(ch + 3, ch)
-        self.out = torch.nn.Conv2d(ch + 3, 6, 1)
+        self.out = torch.nn.Conv2d(ch + 3, outputs, 1)
 
     def forward(self, u, step):
-        r = torch.cat(bands(hand_prediction(u))[1:], 1) / step
-        r = torch.sign(r) * torch.log1p(r.abs() * 8)
-        x = torch.relu(self.a(torch.cat([u / 64, torch.full_like(u, step / 64)], 1)))
+        return self.from_prediction(u, torch.cat(bands(hand_prediction(u))[1:], 1), step)
+
+    def from_prediction(self, u, pred, step):
+        """The logits from the synthesis u and the hand prediction's three bands (grey levels)."""
+        r = compress(pred / step)
+        x = torch.relu(self.a(torch.cat([u / 64, torch.full_like(u, min(step, STEP_MAX) / 64)], 1)))
         x = torch.relu(self.b(torch.cat([x, torch.nn.functional.interpolate(r, scale_factor=2)], 1)))
         x = torch.relu(self.c(torch.cat([x, r], 1)))
         return self.out(torch.cat([x, r], 1))
@@ -112,7 +144,7 @@ def train(a):
     if not files:
         sys.exit(f"learned_prediction.py: no pictures in {a.data}")
     pics = [luma(f) for f in files]
-    net = Predictor(a.channels)
+    net = Predictor(a.channels, 9 if a.mag else 6)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
@@ -125,7 +157,7 @@ def train(a):
             c = p[y0:y0 + 160, x0:x0 + 160]
             crops.append(c.t() if random.random() < 0.5 else c)
         y = torch.stack(crops)[:, None]
-        step = math.exp(random.uniform(math.log(10), math.log(90)))
+        step = math.exp(random.uniform(math.log(a.step_lo), math.log(a.step_hi)))
         with torch.no_grad():
             lv = levels(y, step)
         loss = 0
@@ -135,7 +167,9 @@ def train(a):
             o = net(u, step)
             q = quantize(torch.cat(truth, 1), step)
             nz = (q != 0).float()
-            loss = loss + bce(o[:, :3], nz, reduction="sum") + (bce(o[:, 3:], (q > 0).float(), reduction="none") * nz).sum()
+            loss = loss + bce(o[:, :3], nz, reduction="sum") + (bce(o[:, 3:6], (q > 0).float(), reduction="none") * nz).sum()
+            if a.mag:
+                loss = loss + (bce(o[:, 6:9], (q.abs() > 1).float(), reduction="none") * nz).sum()
         loss = loss / y.numel()
         opt.zero_grad()
         loss.backward()
@@ -144,7 +178,8 @@ def train(a):
         run = loss.item() if run is None else 0.98 * run + 0.02 * loss.item()
         if it % 500 == 0 or it == a.steps - 1:
             print(f"step {it} loss {run:.5f}", flush=True)
-            torch.save({"channels": a.channels, "state": net.state_dict()}, a.out)
+            torch.save({"channels": a.channels, "outputs": 9 if a.mag else 6, "steps": it + 1,
+                        "state": net.state_dict()}, a.out)
 
 
 def adaptive_bits(keys, bits):
@@ -158,7 +193,7 @@ def adaptive_bits(keys, bits):
 
 def evaluate(a):
     ck = torch.load(a.net)
-    net = Predictor(ck["channels"])
+    net = Predictor(ck["channels"], ck.get("outputs", 6))
     net.load_state_dict(ck["state"])
     net.eval()
     step = a.step
@@ -203,6 +238,47 @@ def evaluate(a):
               f"{(sig + sign) / base * 100 - 100:+.2f} %")
 
 
+def export(a):
+    """Writes the network as layers/structure/prediction_net_weights.c: weights in 1/4096 (int16),
+    biases in 1/2^22 (the products of 1/1024 activations and 1/4096 weights), prediction_net.h's
+    layout. The table is normative (a new one is a new structure format)."""
+    ck = torch.load(a.net)
+    st, ch = ck["state"], ck["channels"]
+    if ck.get("outputs", 6) != 9:
+        sys.exit("learned_prediction.py: the codec's network has 9 outputs (train with --mag)")
+    lines = [f"/* Generated by layers/structure/tools/learned_prediction.py export; do not edit.",
+             f" * {os.path.basename(a.net)}: {ch} channels, {ck.get('steps', '?')} training steps.",
+             " * The learned coarse-scale prediction's parameters (prediction_net.h). */",
+             '#include "prediction_net.h"', "",
+             f"#if SCMC_PREDNET_CHANNELS != {ch}",
+             f'#error "prediction_net.h must say {ch} channels"',
+             "#endif", ""]
+
+    def table(name, t, scale, ctype, limit):
+        v = np.round(t.detach().numpy().astype(np.float64) * scale).astype(np.int64)
+        if np.abs(v).max() > limit:
+            sys.exit(f"learned_prediction.py: {name} does not fit {ctype} ({np.abs(v).max()})")
+        dims = "".join(f"[{d}]" for d in v.shape)
+        dims = {"scmc_prednet_a_w": "[SCMC_PREDNET_CHANNELS][2][3][3]",
+                "scmc_prednet_b_w": "[SCMC_PREDNET_CHANNELS][SCMC_PREDNET_IN_BC][3][3]",
+                "scmc_prednet_c_w": "[SCMC_PREDNET_CHANNELS][SCMC_PREDNET_IN_BC][3][3]",
+                "scmc_prednet_o_w": "[SCMC_PREDNET_OUTPUTS][SCMC_PREDNET_IN_BC]"}.get(name, dims)
+        def nest(x, depth):
+            if x.ndim == 1:
+                return "{ " + ", ".join(str(int(e)) for e in x) + " }"
+            sep = ",\n" + " " * (4 * depth + 4) if x.ndim >= 2 and depth == 0 else ", "
+            return "{ " + sep.join(nest(e, depth + 1) for e in x) + " }"
+        lines.append(f"const {ctype} {name}{dims} = {nest(v, 0)};")
+    for key, name in (("a", "a"), ("b", "b"), ("c", "c"), ("out", "o")):
+        w = st[f"{key}.weight"]
+        if key == "out":
+            w = w[:, :, 0, 0]
+        table(f"scmc_prednet_{name}_w", w, 4096, "int16_t", 32767)
+        table(f"scmc_prednet_{name}_b", st[f"{key}.bias"], 1 << 22, "int32_t", 2 ** 31 - 1)
+    with open(a.out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -212,13 +288,19 @@ def main():
                                                   "train", "bsds500"))
     t.add_argument("--channels", type=int, default=8)
     t.add_argument("--steps", type=int, default=3000)
+    t.add_argument("--mag", action="store_true", help="also a logit of |value| > 1 for each band")
+    t.add_argument("--step-lo", type=float, default=10)
+    t.add_argument("--step-hi", type=float, default=90)
     e = sub.add_parser("eval")
     e.add_argument("net")
     e.add_argument("--step", type=float, default=50)
     e.add_argument("images", nargs="+")
+    x = sub.add_parser("export")
+    x.add_argument("net")
+    x.add_argument("out")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    train(a) if a.cmd == "train" else evaluate(a)
+    {"train": train, "eval": evaluate, "export": export}[a.cmd](a)
 
 
 if __name__ == "__main__":
