@@ -11,6 +11,7 @@
 #include "entropy/mixer.h"
 #include "entropy/range_coder.h"
 #include "correction_states.h"
+#include "prediction_net.h"
 #include "metrics/metrics.h"
 #include "scmc/scmc.h"
 #include "sharpen.h"
@@ -28,16 +29,20 @@
 /* The coefficient contexts. Significance, sign and magnitude bits are mixed (entropy/mixer.h)
  * from several contexts each, since the neighbours, the parent, the other orientations, for the
  * chroma planes the luma plane, and outside the low band a prediction from the coarser levels
- * (predict_level) each tell part of where the activity is; the block flags and the escape's
+ * (predict_level; for the luma's levels 1-3 also a learned one, prediction_net.h) each tell part
+ * of where the activity is; the block flags and the escape's
  * prefix are single adaptive bits. */
 #define ACT_CLASSES 8     /* classes of the neighbours' weighted magnitude sum */
 #define ESC_PREFIX 18     /* Exp-Golomb prefix bits with their own models (no value needs more) */
 #define PRED_CLASSES 6    /* classes of the coarse-scale prediction's magnitude (pred_class) */
 #define PRED_MAG_BITS 2   /* the unary magnitude bits that also read the prediction */
+#define NET_BANDS 2       /* the band classes the learned prediction covers: level 3, levels 2 and 1 */
+#define NET_BAND0 3       /* the first of them (BAND_CLASSES' index of level 3) */
 typedef struct Contexts {
     ScmcMixTables tables;
     /* The maps refining the mixed probabilities (not in the starting-state tables: they start as
-     * the identity): significance by the prediction's class (0: none) and the non-zero neighbours,
+     * the identity): significance by the prediction's class (0: none; the learned prediction's
+     * significance class where it runs) and the non-zero neighbours,
      * sign by the orientation and the prediction's, left and upper signs, magnitude bits by the
      * activity class. */
     ScmcMixApm apm_sig[2][BAND_CLASSES][PRED_CLASSES + 1][5];
@@ -63,6 +68,10 @@ typedef struct Contexts {
     ScmcMixContext sig_pred[2][BAND_CLASSES][3][PRED_CLASSES][3];
     ScmcMixContext sign_pred[2][BAND_CLASSES][3][3][4];
     ScmcMixContext mag_pred[2][BAND_CLASSES][PRED_MAG_BITS][PRED_CLASSES];
+    /* the learned prediction's classes (prediction_net.h; luma levels 3 and 2-1: NET_BANDS) */
+    ScmcMixContext sig_net[NET_BANDS][3][SCMC_PREDNET_SIG_CLASSES][3];
+    ScmcMixContext sign_net[NET_BANDS][3][SCMC_PREDNET_SIGN_CLASSES][3];
+    ScmcMixContext mag_net[NET_BANDS][3][SCMC_PREDNET_MAG_CLASSES][PRED_MAG_BITS];
 } Contexts;
 
 typedef struct Band {
@@ -168,6 +177,7 @@ typedef struct PlaneView {
     const int32_t *co;    /* the coded Co plane (the Cg plane), else NULL */
     int32_t *pred;        /* the coarse-scale prediction of the level being coded (predict_level) */
     int32_t *work;        /* predict_level's scratch: a plane, and max(w, h) samples */
+    uint16_t *net;        /* the learned prediction's classes of the level being coded (luma), else NULL */
     int w, h, plane, step; /* size, 0, 1, 2 for Y, Co, Cg, and the plane's step */
     int dq;               /* dependent quantization (dq_next) */
     int split;            /* the bands in parts by level (part_of_level), else all in part 0 */
@@ -185,6 +195,7 @@ typedef struct CoefModels {
     /* what value_models reads */
     int cls, band_cls, plane, orient, big, cross, sign_left, sign_up, luma_sign, chroma;
     int pred, pred_sign; /* the prediction's class and sign (pred -1: none, the LL band) */
+    int net, net_sign, net_mag; /* the learned prediction's classes (net -1: none) */
 } CoefModels;
 
 /* The class of a prediction of magnitude a (1/16 grey levels) for a plane of step s16 (the same
@@ -212,7 +223,7 @@ static inline int32_t floor_div4(int32_t v)
  * the coarse synthesis blurs), and analysed one level. What a coarser level tells of an edge's
  * position and polarity is thus turned into expected values of the finer coefficients, which the
  * neighbours of a coefficient at the same level do not yet show. */
-static void predict_level(const PlaneView *v, int level)
+static int predict_level(const PlaneView *v, int level)
 {
     const int w = v->w, W = v->dw[level - 1], H = v->dh[level - 1];
     const int32_t s16 = v->step << SCMC_WAVELET_FRAC;
@@ -238,21 +249,26 @@ static void predict_level(const PlaneView *v, int level)
             p[(size_t)y * w + x] = c + floor_div4(target - c);
         }
     scmc_wavelet_forward_level_int(p, w, v->h, level, tmp);
+    /* u still holds the synthesis (the forward level's scratch is tmp) */
+    if (v->net && level <= SCMC_PREDNET_LEVELS)
+        return scmc_prednet_run(u, p, w, W, H, v->step, v->net) ? SCMC_ERR_NOMEM : SCMC_OK;
+    return SCMC_OK;
 }
 
-int scmc_correction_coarse_prediction(const int32_t *q, int w, int h, int level, int step, int32_t *pred)
+int scmc_correction_coarse_prediction(const int32_t *q, int w, int h, int level, int step, int32_t *pred,
+                                      uint16_t *classes)
 {
     if (w < 1 || h < 1 || level < 1 || level > SCMC_WAVELET_LEVELS || step < 1 || step > SCMC_CORRECTION_MAX_STEP)
         return SCMC_ERR_INVALID_ARG;
     int32_t *work = malloc(((size_t)w * h + (size_t)(w > h ? w : h)) * sizeof(int32_t));
     if (!work)
         return SCMC_ERR_NOMEM;
-    PlaneView v = { (int32_t *)q, NULL, NULL, pred, work, w, h, 0, step, 0, 0, NULL, { 0 }, { 0 } };
+    PlaneView v = { (int32_t *)q, NULL, NULL, pred, work, classes, w, h, 0, step, 0, 0, NULL, { 0 }, { 0 } };
     scmc_wavelet_dims(w, v.dw);
     scmc_wavelet_dims(h, v.dh);
-    predict_level(&v, level);
+    const int r = predict_level(&v, level);
     free(work);
-    return SCMC_OK;
+    return r;
 }
 
 /* The contexts of the coefficient at (x, y) of band b. From the plane: the
@@ -263,7 +279,8 @@ int scmc_correction_coarse_prediction(const int32_t *q, int w, int h, int level,
  * left or upper one exceeds 1. From the other planes: for luma the magnitudes at the same place in
  * the level's bands coded before (orientations A, then A and B); for chroma the luma there and
  * around, and for Cg the Co there. Outside the low band, the class and sign of the coarse-scale
- * prediction (v->pred, made for the band's level by predict_level). Signs: the left and upper
+ * prediction (v->pred, made for the band's level by predict_level); for the luma's levels 1-3 the
+ * learned prediction's classes (v->net, made with it). Signs: the left and upper
  * signs, for chroma with the luma's. qclass is 1 when dependent quantization puts the coefficient under Q1 (its zero bin is half as
  * wide, so zero is rarer): the significance's weight set and neighbour-count context know it. */
 static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, int x, int y, int qclass,
@@ -313,10 +330,18 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
         cm->pred = pred_class(a, s16);
         cm->pred_sign = 10 * a < s16 ? 0 : pv > 0 ? 1 : -1;
     }
+    cm->net = cm->net_sign = cm->net_mag = -1;
+    if (v->net && b->level > 0 && b->level <= SCMC_PREDNET_LEVELS) {
+        const uint16_t nc = v->net[(size_t)(b->y0 + y) * w + b->x0 + x];
+        cm->net = SCMC_PREDNET_SIG(nc);
+        cm->net_sign = SCMC_PREDNET_SIGN(nc);
+        cm->net_mag = SCMC_PREDNET_MAG(nc);
+    }
     const int luma_set = v->luma ? 1 + (luma > 0) : 0;
     scmc_mix_begin(&cm->sig, &m->sig_w[cls][bc][luma_set][qclass]);
     scmc_mix_second_weights(&cm->sig, &m->sig_w2[cls][bc][luma_set][qclass][cm->pred + 1]);
-    scmc_mix_refine(&cm->sig, &m->apm_sig[cls][bc][cm->pred + 1][nonzero]);
+    /* the map by the learned prediction's class where it runs, else by the hand-made one's */
+    scmc_mix_refine(&cm->sig, &m->apm_sig[cls][bc][(cm->net >= 0 ? cm->net : cm->pred) + 1][nonzero]);
     scmc_mix_add(&cm->sig, &m->sig_count[cls][bc][4 * nonzero + 2 * big + psig][qclass]);
     scmc_mix_add(&cm->sig, &m->sig_act[cls][bc][act][at_most(parent, 2)][parent_near > 0]);
     scmc_mix_add(&cm->sig, &m->sig_pattern[cls][bc][pattern][at_most(parent, 2)][luma_set]);
@@ -327,6 +352,8 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
         scmc_mix_add(&cm->sig, &m->sig_orient[bc][at_most(orient, 3)][act]);
     if (cm->pred >= 0)
         scmc_mix_add(&cm->sig, &m->sig_pred[cls][bc][b->orient][cm->pred][at_most(nonzero, 2)]);
+    if (cm->net >= 0)
+        scmc_mix_add(&cm->sig, &m->sig_net[bc - NET_BAND0][b->orient][cm->net][at_most(nonzero, 2)]);
 
     cm->cls = cls;
     cm->band_cls = bc;
@@ -412,6 +439,8 @@ static void value_models(Contexts *m, CoefModels *cm)
         scmc_mix_add(&cm->sign, &m->sign_luma[cm->plane - 1][bc][cm->luma_sign + 1][cm->sign_left + 1]);
     if (cm->pred >= 0)
         scmc_mix_add(&cm->sign, &m->sign_pred[cls][bc][cm->orient][cm->pred_sign + 1][cm->pred < 3 ? 0 : cm->pred - 2]);
+    if (cm->net >= 0)
+        scmc_mix_add(&cm->sign, &m->sign_net[bc - NET_BAND0][cm->orient][cm->net_sign][cm->pred < 3 ? 0 : cm->pred < 5 ? 1 : 2]);
     for (int k = 0; k < MAG_BITS; k++) {
         scmc_mix_begin(&cm->mag[k], &m->mag_w[cls][bc][k][cm->pred < 0 ? 0 : cm->pred < 3 ? 1 : 2]);
         scmc_mix_refine(&cm->mag[k], &m->apm_mag[cls][bc][k][cm->act]);
@@ -420,6 +449,8 @@ static void value_models(Contexts *m, CoefModels *cm)
         scmc_mix_add(&cm->mag[k], &m->mag_cross[cm->plane][bc][k][cm->cross]);
         if (cm->pred >= 0 && k < PRED_MAG_BITS)
             scmc_mix_add(&cm->mag[k], &m->mag_pred[cls][bc][k][cm->pred]);
+        if (cm->net >= 0 && k < PRED_MAG_BITS)
+            scmc_mix_add(&cm->mag[k], &m->mag_net[bc - NET_BAND0][cm->orient][cm->net_mag][k]);
     }
 }
 
@@ -711,7 +742,8 @@ static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int ma
             rdo = &band_rdo;
         }
         if (bd->level > 0 && bd->level != predicted) {
-            predict_level(v, bd->level);
+            if (predict_level(v, bd->level))
+                return SCMC_ERR_NOMEM;
             predicted = bd->level;
         }
         const int nbx = (bd->w + BLOCK - 1) / BLOCK, nby = (bd->h + BLOCK - 1) / BLOCK;
@@ -835,7 +867,8 @@ static const ModelField model_fields[] = {
     MODEL_FIELD(sign_luma, FIELD_MIX, ScmcMixContext),     MODEL_FIELD(mag_big, FIELD_MIX, ScmcMixContext),
     MODEL_FIELD(mag_act, FIELD_MIX, ScmcMixContext),       MODEL_FIELD(mag_cross, FIELD_MIX, ScmcMixContext),
     MODEL_FIELD(sig_pred, FIELD_MIX, ScmcMixContext),      MODEL_FIELD(sign_pred, FIELD_MIX, ScmcMixContext),
-    MODEL_FIELD(mag_pred, FIELD_MIX, ScmcMixContext),
+    MODEL_FIELD(mag_pred, FIELD_MIX, ScmcMixContext),      MODEL_FIELD(sig_net, FIELD_MIX, ScmcMixContext),
+    MODEL_FIELD(sign_net, FIELD_MIX, ScmcMixContext),      MODEL_FIELD(mag_net, FIELD_MIX, ScmcMixContext),
     MODEL_FIELD(sig_w, FIELD_WEIGHTS, ScmcMixWeights),     MODEL_FIELD(sig_w2, FIELD_WEIGHTS, ScmcMixWeights),
     MODEL_FIELD(sign_w, FIELD_WEIGHTS, ScmcMixWeights),    MODEL_FIELD(mag_w, FIELD_WEIGHTS, ScmcMixWeights),
 };
@@ -847,7 +880,8 @@ _Static_assert(FIELD_SIZE(block, ScmcBitModel) + FIELD_SIZE(escape, ScmcBitModel
                        FIELD_SIZE(sign_luma, ScmcMixContext) + FIELD_SIZE(mag_big, ScmcMixContext) +
                        FIELD_SIZE(mag_act, ScmcMixContext) + FIELD_SIZE(mag_cross, ScmcMixContext) +
                        FIELD_SIZE(sig_pred, ScmcMixContext) + FIELD_SIZE(sign_pred, ScmcMixContext) +
-                       FIELD_SIZE(mag_pred, ScmcMixContext) ==
+                       FIELD_SIZE(mag_pred, ScmcMixContext) + FIELD_SIZE(sig_net, ScmcMixContext) +
+                       FIELD_SIZE(sign_net, ScmcMixContext) + FIELD_SIZE(mag_net, ScmcMixContext) ==
                    SCMC_CORRECTION_START_PROBS,
                "the starting-state tables must list every probability context");
 _Static_assert(FIELD_SIZE(sig_w, ScmcMixWeights) + FIELD_SIZE(sig_w2, ScmcMixWeights) + FIELD_SIZE(sign_w, ScmcMixWeights) +
@@ -949,10 +983,11 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
     Journal journal = { 0 };
     int32_t *pred = malloc(n * sizeof(int32_t));
     int32_t *work = malloc((n + (size_t)(c->width > c->height ? c->width : c->height)) * sizeof(int32_t));
-    int r = pred && work ? SCMC_OK : SCMC_ERR_NOMEM;
+    uint16_t *net = malloc(n * sizeof(uint16_t));
+    int r = pred && work && net ? SCMC_OK : SCMC_ERR_NOMEM;
     for (int part = first; part <= last && !r; part++)
         for (int p = 0; p < 3 && !r; p++) {
-            PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, pred, work, c->width, c->height,
+            PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, pred, work, p == 0 && !getenv("NONET") ? net : NULL, c->width, c->height,
                             p, c->step[p], c->dq, c->split, bands, { 0 }, { 0 } };
             scmc_wavelet_dims(c->width, v.dw);
             scmc_wavelet_dims(c->height, v.dh);
@@ -964,6 +999,7 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
     free(cost);
     free(pred);
     free(work);
+    free(net);
     return r;
 }
 

@@ -13,8 +13,10 @@
 #include "sketch.h"
 #include "structure_internal.h"
 
-/* The layer has no learned network; its identifier names the version of the payload syntax, of
- * the correction's trained starting states and of the rebuild ("STRE": the significance's mixer
+/* The identifier names the version of the payload syntax, of the correction's trained starting
+ * states and learned prediction network, and of the rebuild ("STRF": a small integer network
+ * predicts the significance, sign and magnitude of the luma's three finest levels from the coarser
+ * ones, its classes picking contexts of the mixed bits; "STRE": the significance's mixer
  * also weighs by the coarse-scale prediction's class, the magnitude's weight sets follow it, and
  * adaptive probability maps refine the significance, sign and magnitude bits, the block flags read
  * the prediction too; "STRD": the correction's finest
@@ -27,7 +29,7 @@
  * the correction; "STR5": the wavelet correction sub-layer; "STR4": split lattice cells,
  * biharmonic field, softened upsampling), so a decoder never pairs a stream with a different
  * rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545245u
+#define STRUCTURE_MODEL_ID 0x53545246u
 
 uint32_t scmc_structure_model_id(void)
 {

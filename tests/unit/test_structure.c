@@ -10,6 +10,7 @@
 #include "entropy/range_coder.h"
 #include "layers/semantic/semantic.h"
 #include "layers/structure/correction.h"
+#include "layers/structure/prediction_net.h"
 #include "layers/structure/restore.h"
 #include "layers/structure/sharpen.h"
 #include "layers/structure/sketch.h"
@@ -772,7 +773,7 @@ START_TEST(coarse_prediction_finds_the_edges_polarity)
     scmc_wavelet_dims(w, dw);
     scmc_wavelet_dims(h, dh);
     for (int level = 1; level <= 2; level++) {
-        ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, level, step, pred), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, level, step, pred, NULL), SCMC_OK);
         int agree = 0, total = 0;
         for (int y = 0; y < dh[level - 1]; y++)
             for (int x = 0; x < dw[level - 1]; x++) {
@@ -792,17 +793,79 @@ START_TEST(coarse_prediction_finds_the_edges_polarity)
             for (int x = 0; x < w; x++)
                 if (x >= dw[level] || y >= dh[level])
                     other[(size_t)y * w + x] = (x * 7 + y * 3) % 11 - 5;
-        ck_assert_int_eq(scmc_correction_coarse_prediction(other, w, h, level, step, again), SCMC_OK);
+        ck_assert_int_eq(scmc_correction_coarse_prediction(other, w, h, level, step, again, NULL), SCMC_OK);
         for (int y = 0; y < dh[level - 1]; y++)
             for (int x = 0; x < dw[level - 1]; x++)
                 if (x >= dw[level] || y >= dh[level])
                     ck_assert_int_eq(again[(size_t)y * w + x], pred[(size_t)y * w + x]);
         free(other);
     }
-    ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, 0, step, pred), SCMC_ERR_INVALID_ARG);
-    ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, 1, 0, pred), SCMC_ERR_INVALID_ARG);
+    ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, 0, step, pred, NULL), SCMC_ERR_INVALID_ARG);
+    ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, 1, 0, pred, NULL), SCMC_ERR_INVALID_ARG);
     free(q);
     free(pred);
+    free(again);
+}
+END_TEST
+
+START_TEST(learned_prediction_ranks_the_coefficients)
+{
+    /* The learned prediction's classes (prediction_net.h), of a plane with sharp edges and of odd
+     * size (its bands one column or row apart): the coefficients that are non-zero get much higher
+     * significance classes than those that are zero, the signs it is sure of are mostly right, and
+     * like the hand-made prediction it reads only the coarser levels. */
+    const int w = 97, h = 63, step = 12;
+    const size_t n = (size_t)w * h;
+    int32_t *q = malloc(n * sizeof(int32_t)), *pred = malloc(n * sizeof(int32_t));
+    uint16_t *cls = calloc(n, sizeof(uint16_t)), *again = calloc(n, sizeof(uint16_t));
+    ck_assert(q && pred && cls && again);
+    sharp_shapes_indices(w, h, step, q);
+    int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
+    scmc_wavelet_dims(w, dw);
+    scmc_wavelet_dims(h, dh);
+    for (int level = 1; level <= SCMC_PREDNET_LEVELS; level++) {
+        memset(cls, 0, n * sizeof(uint16_t));
+        ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, level, step, pred, cls), SCMC_OK);
+        double sum[2] = { 0, 0 };
+        int count[2] = { 0, 0 }, sure = 0, right = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const size_t i = (size_t)y * w + x;
+                const int in_level = x < dw[level - 1] && y < dh[level - 1] && (x >= dw[level] || y >= dh[level]);
+                if (!in_level) {
+                    ck_assert_int_eq(cls[i], 0);
+                    continue;
+                }
+                const int nz = q[i] != 0;
+                sum[nz] += SCMC_PREDNET_SIG(cls[i]);
+                count[nz]++;
+                const int sign = SCMC_PREDNET_SIGN(cls[i]);
+                if (abs(q[i]) >= 2 && sign != 2) {
+                    sure++;
+                    right += (sign > 2) == (q[i] > 0);
+                }
+            }
+        ck_assert_int_gt(count[0], 50);
+        ck_assert_int_gt(count[1], 20);
+        ck_assert_msg(sum[1] / count[1] > sum[0] / count[0] + 1.0, "level %d: classes %.2f (non-zero) against %.2f",
+                      level, sum[1] / count[1], sum[0] / count[0]);
+        ck_assert_msg(right >= 0.7 * sure, "level %d: %d of %d signs", level, right, sure);
+        /* the level itself and the finer ones changed: the same classes */
+        int32_t *other = malloc(n * sizeof(int32_t));
+        ck_assert(other);
+        memcpy(other, q, n * sizeof(int32_t));
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if (x >= dw[level] || y >= dh[level])
+                    other[(size_t)y * w + x] = (x * 7 + y * 3) % 11 - 5;
+        memset(again, 0, n * sizeof(uint16_t));
+        ck_assert_int_eq(scmc_correction_coarse_prediction(other, w, h, level, step, pred, again), SCMC_OK);
+        ck_assert_mem_eq(again, cls, n * sizeof(uint16_t));
+        free(other);
+    }
+    free(q);
+    free(pred);
+    free(cls);
     free(again);
 }
 END_TEST
@@ -1718,6 +1781,7 @@ static Suite *suite(void)
     tcase_add_test(tc, wavelet_inverse_matches_forward);
     tcase_add_test(tc, wavelet_integer_forward_inverts);
     tcase_add_test(tc, coarse_prediction_finds_the_edges_polarity);
+    tcase_add_test(tc, learned_prediction_ranks_the_coefficients);
     tcase_add_test(tc, correction_rate_follows_the_step);
     tcase_add_test(tc, correction_values_trade_rate_for_distortion);
     tcase_add_test(tc, dependent_quantization_reconstructs_through_the_states);
