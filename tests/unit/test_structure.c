@@ -759,6 +759,23 @@ static void sharp_shapes_indices(int w, int h, int step, int32_t *q)
     free(tmp);
 }
 
+/* A copy of the w x h plane q with level `level` and the finer ones replaced by other values (the
+ * coarser levels and the low band kept): what a prediction of that level must not read. */
+static int32_t *finer_levels_scrambled(const int32_t *q, int w, int h, int level)
+{
+    int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
+    scmc_wavelet_dims(w, dw);
+    scmc_wavelet_dims(h, dh);
+    int32_t *other = malloc((size_t)w * h * sizeof(int32_t));
+    ck_assert(other);
+    memcpy(other, q, (size_t)w * h * sizeof(int32_t));
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (x >= dw[level] || y >= dh[level])
+                other[(size_t)y * w + x] = (x * 7 + y * 3) % 11 - 5;
+    return other;
+}
+
 START_TEST(coarse_prediction_finds_the_edges_polarity)
 {
     /* Sharp edges leave large coefficients of both signs along them; the prediction from the
@@ -786,13 +803,7 @@ START_TEST(coarse_prediction_finds_the_edges_polarity)
         ck_assert_int_gt(total, 20);
         ck_assert_msg(agree >= 0.7 * total, "level %d: %d of %d signs", level, agree, total);
         /* the level itself and the finer ones changed: the same prediction */
-        int32_t *other = malloc(n * sizeof(int32_t));
-        ck_assert(other);
-        memcpy(other, q, n * sizeof(int32_t));
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                if (x >= dw[level] || y >= dh[level])
-                    other[(size_t)y * w + x] = (x * 7 + y * 3) % 11 - 5;
+        int32_t *other = finer_levels_scrambled(q, w, h, level);
         ck_assert_int_eq(scmc_correction_coarse_prediction(other, w, h, level, step, again, NULL), SCMC_OK);
         for (int y = 0; y < dh[level - 1]; y++)
             for (int x = 0; x < dw[level - 1]; x++)
@@ -851,13 +862,7 @@ START_TEST(learned_prediction_ranks_the_coefficients)
                       level, sum[1] / count[1], sum[0] / count[0]);
         ck_assert_msg(right >= 0.7 * sure, "level %d: %d of %d signs", level, right, sure);
         /* the level itself and the finer ones changed: the same classes */
-        int32_t *other = malloc(n * sizeof(int32_t));
-        ck_assert(other);
-        memcpy(other, q, n * sizeof(int32_t));
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                if (x >= dw[level] || y >= dh[level])
-                    other[(size_t)y * w + x] = (x * 7 + y * 3) % 11 - 5;
+        int32_t *other = finer_levels_scrambled(q, w, h, level);
         memset(again, 0, n * sizeof(uint16_t));
         ck_assert_int_eq(scmc_correction_coarse_prediction(other, w, h, level, step, pred, again), SCMC_OK);
         ck_assert_mem_eq(again, cls, n * sizeof(uint16_t));
