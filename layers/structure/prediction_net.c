@@ -181,8 +181,9 @@ int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, i
     n.acc = malloc(sizeof(uint32_t) * (size_t)W);
     n.pad = malloc(sizeof(int32_t) * (size_t)(W + 2));
     n.split = malloc(sizeof(int32_t) * 3 * CI * 2 * ((size_t)bw + 1));
+    int32_t *x3 = malloc(sizeof(int32_t) * C * (size_t)bw); /* a row of c's output */
     int ret = -1;
-    if (!n.r || !n.a_rows || !n.b_rows || !n.acc || !n.pad || !n.split)
+    if (!n.r || !n.a_rows || !n.b_rows || !n.acc || !n.pad || !n.split || !x3)
         goto done;
     /* The bands A (x0 nsx, ndx x nsy), B (y0 nsy, nsx x ndy), C (ndx x ndy) on the bw x bh grid,
      * a missing last column or row replicated, an empty band as zeros. */
@@ -198,9 +199,6 @@ int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, i
                                  step);
                 n.r[((size_t)b * bh + y) * bw + x] = v;
             }
-    int32_t *x3 = n.acc == NULL ? NULL : malloc(sizeof(int32_t) * C * (size_t)bw);
-    if (!x3)
-        goto done;
     for (int y = 0; y < bh; y++) {
         const int32_t *in[3];
         for (int ky = 0; ky < 3; ky++)
@@ -242,9 +240,9 @@ int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, i
                                    logit_class(logit[6 + b], mag_th, SCMC_PREDNET_MAG_CLASSES - 1) << 6);
         }
     }
-    free(x3);
     ret = 0;
 done:
+    free(x3);
     free(n.r);
     free(n.a_rows);
     free(n.b_rows);
