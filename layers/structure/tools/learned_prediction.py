@@ -14,13 +14,13 @@ the bits of significance and sign under simple adaptive contexts (neighbour coun
 band, as session 25's Python model) with no prediction, with the hand prediction's classes and
 with the network's (the research measure of session 26).
 
-  /usr/bin/python3 layers/structure/tools/learned_prediction.py train OUT.pt --mag \\
-      [--data ../shared/data/train/bsds500] [--channels 8] [--steps 6000] [--step-lo 5 --step-hi 130]
+  /usr/bin/python3 layers/structure/tools/learned_prediction.py train OUT.pt --mag --channels 16 \\
+      [--data ../shared/data/train/bsds500] [--steps 6000] [--step-lo 5 --step-hi 130]
   /usr/bin/python3 layers/structure/tools/learned_prediction.py export NET.pt layers/structure/prediction_net_weights.c
   /usr/bin/python3 layers/structure/tools/learned_prediction.py eval NET.pt --step 50 IMAGES...
 
-The committed network (layers/structure/tools/prediction_net.pt): `train --mag --steps 6000
---step-lo 5 --step-hi 130`, about 20 minutes on one core. Session 26 (8 channels, 3,000 steps,
+The committed network (layers/structure/tools/prediction_net.pt): `train --mag --channels 16
+--steps 6000 --step-lo 5 --step-hi 130`, about 30 minutes on one core (STRF's 8 channels: 20). Session 26 (8 channels, 3,000 steps,
 steps 10-90, no magnitude output, the hand prediction read as log(1 + 8 |R| / step)):
 kodim03/05/13/15/23 at step 50, hand -7.63 %, network -10.46 % of these bits (significance
 -4.2 % more, signs about even); at step 15, -4.32 % and -6.47 % (docs/structure.md).
