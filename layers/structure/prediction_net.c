@@ -62,6 +62,7 @@ typedef struct Net {
     uint32_t *acc;       /* [max(W, bw)]: sums modulo 2^32 */
     int32_t *pad;        /* [W + 2]: one padded input row */
     int32_t *split;      /* [3][CI][2][bw + 1]: b's input rows, padded, even and odd samples apart */
+    uint32_t a_base[C];  /* a's bias plus its constant step plane's part, per output channel */
 } Net;
 
 /* Pads row[1..n] by replicating its ends into row[0] and row[n + 1]. */
@@ -79,14 +80,9 @@ static int32_t *a_row(Net *n, int j)
     if (n->a_tag[slot] == j)
         return out;
     n->a_tag[slot] = j;
-    const int32_t step_in = (n->step < SCMC_PREDNET_STEP_MAX ? n->step : SCMC_PREDNET_STEP_MAX) << 4;
     for (int o = 0; o < C; o++) {
-        uint32_t base = (uint32_t)scmc_prednet_a_b[o];
-        for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++)
-                base += (uint32_t)scmc_prednet_a_w[o][1][ky][kx] * (uint32_t)step_in;
         for (int x = 0; x < W; x++)
-            n->acc[x] = base;
+            n->acc[x] = n->a_base[o];
         for (int ky = 0; ky < 3; ky++) {
             const int32_t *src = n->u + (size_t)clampi(j + ky - 1, 0, n->H - 1) * n->stride;
             memcpy(n->pad + 1, src, (size_t)W * sizeof(int32_t));
@@ -175,6 +171,16 @@ int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, i
         return 0; /* no bands */
     Net n = { W, H, nsx, nsy, step, u, stride, NULL, NULL, { -1, -1, -1 }, NULL, { -1, -1, -1 }, NULL, NULL, NULL };
     const int bw = n.bw, bh = n.bh;
+    /* the step plane is constant, so its part of convolution a is the same at every sample:
+     * min(step, 128) / 64 in 1/1024 */
+    const uint32_t step_in = (uint32_t)(step < SCMC_PREDNET_STEP_MAX ? step : SCMC_PREDNET_STEP_MAX)
+                             << (SCMC_PREDNET_ACT_FRAC - 6);
+    for (int o = 0; o < C; o++) {
+        n.a_base[o] = (uint32_t)scmc_prednet_a_b[o];
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++)
+                n.a_base[o] += (uint32_t)scmc_prednet_a_w[o][1][ky][kx] * step_in;
+    }
     n.r = malloc(sizeof(int32_t) * 3 * (size_t)bw * bh);
     n.a_rows = malloc(sizeof(int32_t) * 3 * C * (size_t)(W + 2));
     n.b_rows = malloc(sizeof(int32_t) * 3 * CI * (size_t)(bw + 2));
