@@ -714,6 +714,34 @@ static double dq_choose_block(const PlaneView *v, const Band *bd, int x1, int y1
     return best;
 }
 
+/* The encoder's predictions of every level, kept from the choice pass for the coding pass: both
+ * passes code the same values in the same order, so each level's coarse-scale prediction and
+ * learned classes are the same in both, and the coding pass reads them here instead of computing
+ * them again (the network is the larger part of the prediction's time). The levels' bands are
+ * disjoint, so one plane-sized array per plane holds all of them at their own places. */
+typedef struct Predictions {
+    int32_t *pred[3];
+    uint16_t *net; /* the luma's classes */
+    int ready;     /* filled by a choice pass whose values are the ones coded */
+} Predictions;
+
+/* Copies the prediction (and the classes, where the network ran) of level `level`'s bands from v
+ * into keep. */
+static void keep_level(const PlaneView *v, int nb, int level, Predictions *keep)
+{
+    for (int bi = 0; bi < nb; bi++) {
+        const Band *b = &v->bands[bi];
+        if (b->level != level)
+            continue;
+        for (int y = 0; y < b->h; y++) {
+            const size_t i = (size_t)(b->y0 + y) * v->w + b->x0;
+            memcpy(keep->pred[v->plane] + i, v->pred + i, (size_t)b->w * sizeof(int32_t));
+            if (v->net && level <= SCMC_PREDNET_LEVELS)
+                memcpy(keep->net + i, v->net + i, (size_t)b->w * sizeof(uint16_t));
+        }
+    }
+}
+
 /* The part (sub-layer) that carries the bands of a level: of a split correction the low band and
  * levels 5..3 (about a sixtieth of the coefficients), level 2, level 1; else part 0. */
 static int part_of_level(int split, int level)
@@ -726,7 +754,7 @@ static int part_of_level(int split, int level)
  * the same contexts. With rdo nothing is written: the values in src are chosen (rdo_choose, and whole
  * blocks against zero) and the models updated as if coded, journalled in jr. */
 static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int max_q, Contexts *m,
-                      ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *plane_rdo, Journal *jr)
+                      ScmcRangeEncoder *e, ScmcRangeDecoder *d, const Rdo *plane_rdo, Journal *jr, Predictions *keep)
 {
     Rdo band_rdo;
     const Rdo *rdo = plane_rdo;
@@ -742,8 +770,10 @@ static int code_plane(const PlaneView *v, int32_t *src, int nb, int part, int ma
             rdo = &band_rdo;
         }
         if (bd->level > 0 && bd->level != predicted) {
-            if (predict_level(v, bd->level))
+            if (!(keep && keep->ready) && predict_level(v, bd->level))
                 return SCMC_ERR_NOMEM;
+            if (keep && !keep->ready)
+                keep_level(v, nb, bd->level, keep);
             predicted = bd->level;
         }
         const int nbx = (bd->w + BLOCK - 1) / BLOCK, nby = (bd->h + BLOCK - 1) / BLOCK;
@@ -965,7 +995,8 @@ static void contexts_export(const Contexts *m, ScmcCorrectionStates *out)
  * parsed. With coef (the planes' wavelet coefficients; e and d NULL) it is the encoder's choice
  * pass instead: the values in src are rewritten for the weight lambda. */
 static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEncoder *e, ScmcRangeDecoder *d,
-                      int first, int last, const double *coef, double lambda, const double *level_scale)
+                      int first, int last, const double *coef, double lambda, const double *level_scale,
+                      Predictions *keep)
 {
     float *cost = coef ? malloc((COST_STEPS + 1) * sizeof(*cost)) : NULL;
     if (coef && !cost)
@@ -987,13 +1018,15 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
     int r = pred && work && net ? SCMC_OK : SCMC_ERR_NOMEM;
     for (int part = first; part <= last && !r; part++)
         for (int p = 0; p < 3 && !r; p++) {
-            PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, pred, work, p == 0 && !getenv("NONET") ? net : NULL, c->width, c->height,
-                            p, c->step[p], c->dq, c->split, bands, { 0 }, { 0 } };
+            const int kept = keep && keep->ready;
+            PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, kept ? keep->pred[p] : pred,
+                            work, p == 0 ? (kept ? keep->net : net) : NULL, c->width, c->height, p, c->step[p], c->dq,
+                            c->split, bands, { 0 }, { 0 } };
             scmc_wavelet_dims(c->width, v.dw);
             scmc_wavelet_dims(c->height, v.dh);
             const Rdo rdo = { coef ? coef + p * n : NULL, c->step[p], rgb_weight[p], lambda, cost, level_scale };
             r = code_plane(&v, src ? src + p * n : NULL, nb, part, MAX_DEQUANT / c->step[p], m, e ? &e[part] : NULL, d,
-                           coef ? &rdo : NULL, &journal);
+                           coef ? &rdo : NULL, &journal, keep);
         }
     free(journal.entries);
     free(cost);
@@ -1066,7 +1099,7 @@ static int parse_part(ScmcCorrection **cp, int part, const uint8_t *payload, siz
                         c->shrink[p][l][k] = (int8_t)o;
                     }
     }
-    int r = code_parts(c, c->models, NULL, NULL, &d, part, part, NULL, 0, NULL);
+    int r = code_parts(c, c->models, NULL, NULL, &d, part, part, NULL, 0, NULL, NULL);
     if (!r && part == scmc_correction_total_parts(c) - 1)
         r = scmc_restore_read(&d, &c->restore);
     if (!r && scmc_rdec_overrun(&d))
@@ -1374,9 +1407,12 @@ int scmc_correction_encode_levels(const ScmcImage *img, const ScmcImage *base, i
     Contexts *m = contexts_new(scmc_correction_start_set(step, dq != 0));
     double *plane = malloc(n * 3 * sizeof(double)), *tmp = malloc((size_t)(w > h ? w : h) * sizeof(double));
     int32_t *src = malloc(n * 3 * sizeof(int32_t));
+    Predictions keep = { { malloc(n * 3 * sizeof(int32_t)), NULL, NULL }, malloc(n * sizeof(uint16_t)), 0 };
     int r = SCMC_ERR_NOMEM;
-    if (!c || !m || !plane || !tmp || !src)
+    if (!c || !m || !plane || !tmp || !src || !keep.pred[0] || !keep.net)
         goto done;
+    keep.pred[1] = keep.pred[0] + n;
+    keep.pred[2] = keep.pred[0] + 2 * n;
     c->split = split != 0;
     c->parts = scmc_correction_total_parts(c);
     c->step[0] = step;
@@ -1400,10 +1436,11 @@ int scmc_correction_encode_levels(const ScmcImage *img, const ScmcImage *base, i
         }
     }
     /* The choice pass: a quantizer's distortion per bit grows with its step squared, so lambda does. */
-    r = code_parts(c, m, src, NULL, NULL, 0, c->parts - 1, plane, lambda_scale * step * step, level_scale);
+    r = code_parts(c, m, src, NULL, NULL, 0, c->parts - 1, plane, lambda_scale * step * step, level_scale, &keep);
     memset(c->q, 0, n * 3 * sizeof(int32_t));
     if (r)
         goto done;
+    keep.ready = 1;
     /* A correction that lands further from the image than its base (rounding on a tiny or flat
      * image can) is sent as all zeros: the sub-layer never makes the picture worse. */
     memcpy(c->q, src, n * 3 * sizeof(int32_t));
@@ -1412,6 +1449,7 @@ int scmc_correction_encode_levels(const ScmcImage *img, const ScmcImage *base, i
     if (r)
         goto done;
     if (scmc_mse(img, &trial) > scmc_mse(img, base)) {
+        keep.ready = 0; /* other values: the coding pass predicts them itself */
         memset(src, 0, n * 3 * sizeof(int32_t));
         memset(c->q, 0, n * 3 * sizeof(int32_t));
         scmc_image_free(&trial);
@@ -1457,7 +1495,7 @@ int scmc_correction_encode_levels(const ScmcImage *img, const ScmcImage *base, i
             for (int l = 0; l < SCMC_CORRECTION_SHRINK_LEVELS; l++)
                 for (int k = 0; k <= c->dq; k++)
                     scmc_renc_bypass(&e[0], (uint32_t)c->shrink[p][l][k] & ((1u << BITS_SHRINK) - 1), BITS_SHRINK);
-    r = code_parts(c, m, src, e, NULL, 0, c->parts - 1, NULL, 0, NULL);
+    r = code_parts(c, m, src, e, NULL, 0, c->parts - 1, NULL, 0, NULL, keep.ready ? &keep : NULL);
     if (!r)
         scmc_restore_write(&e[c->parts - 1], &c->restore);
     out->count = c->parts;
@@ -1474,5 +1512,7 @@ done:
     free(plane);
     free(tmp);
     free(src);
+    free(keep.pred[0]);
+    free(keep.net);
     return r;
 }
