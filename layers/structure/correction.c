@@ -29,15 +29,15 @@
 /* The coefficient contexts. Significance, sign and magnitude bits are mixed (entropy/mixer.h)
  * from several contexts each, since the neighbours, the parent, the other orientations, for the
  * chroma planes the luma plane, and outside the low band a prediction from the coarser levels
- * (predict_level; for the luma's levels 1-3 also a learned one, prediction_net.h) each tell part
+ * (predict_level; for the luma's levels 1-4 also a learned one, prediction_net.h) each tell part
  * of where the activity is; the block flags and the escape's
  * prefix are single adaptive bits. */
 #define ACT_CLASSES 8     /* classes of the neighbours' weighted magnitude sum */
 #define ESC_PREFIX 18     /* Exp-Golomb prefix bits with their own models (no value needs more) */
 #define PRED_CLASSES 6    /* classes of the coarse-scale prediction's magnitude (pred_class) */
 #define PRED_MAG_BITS 2   /* the unary magnitude bits that also read the prediction */
-#define NET_BANDS 2       /* the band classes the learned prediction covers: level 3, levels 2 and 1 */
-#define NET_BAND0 3       /* the first of them (BAND_CLASSES' index of level 3) */
+#define NET_BANDS 3       /* the band classes the learned prediction covers: levels 4, 3, and 2 and 1 */
+#define NET_BAND0 2       /* the first of them (BAND_CLASSES' index of level 4) */
 typedef struct Contexts {
     ScmcMixTables tables;
     /* The maps refining the mixed probabilities (not in the starting-state tables: they start as
@@ -68,7 +68,7 @@ typedef struct Contexts {
     ScmcMixContext sig_pred[2][BAND_CLASSES][3][PRED_CLASSES][3];
     ScmcMixContext sign_pred[2][BAND_CLASSES][3][3][4];
     ScmcMixContext mag_pred[2][BAND_CLASSES][PRED_MAG_BITS][PRED_CLASSES];
-    /* the learned prediction's classes (prediction_net.h; luma levels 3 and 2-1: NET_BANDS) */
+    /* the learned prediction's classes (prediction_net.h; luma levels 4, 3 and 2-1: NET_BANDS) */
     ScmcMixContext sig_net[NET_BANDS][3][SCMC_PREDNET_SIG_CLASSES][3];
     ScmcMixContext sign_net[NET_BANDS][3][SCMC_PREDNET_SIGN_CLASSES][3];
     ScmcMixContext mag_net[NET_BANDS][3][SCMC_PREDNET_MAG_CLASSES][PRED_MAG_BITS];
@@ -279,7 +279,7 @@ int scmc_correction_coarse_prediction(const int32_t *q, int w, int h, int level,
  * left or upper one exceeds 1. From the other planes: for luma the magnitudes at the same place in
  * the level's bands coded before (orientations A, then A and B); for chroma the luma there and
  * around, and for Cg the Co there. Outside the low band, the class and sign of the coarse-scale
- * prediction (v->pred, made for the band's level by predict_level); for the luma's levels 1-3 the
+ * prediction (v->pred, made for the band's level by predict_level); for the luma's levels 1-4 the
  * learned prediction's classes (v->net, made with it). Signs: the left and upper
  * signs, for chroma with the luma's. qclass is 1 when dependent quantization puts the coefficient under Q1 (its zero bin is half as
  * wide, so zero is rarer): the significance's weight set and neighbour-count context know it. */
@@ -918,7 +918,9 @@ _Static_assert(FIELD_SIZE(sig_w, ScmcMixWeights) + FIELD_SIZE(sig_w2, ScmcMixWei
                        FIELD_SIZE(mag_w, ScmcMixWeights) ==
                    SCMC_CORRECTION_START_WEIGHTS,
                "the starting-state tables must list every weight set");
-_Static_assert(sizeof(Contexts) - offsetof(Contexts, block) ==
+/* Past `block`, Contexts is its models and less than one alignment unit of padding (after an odd
+ * number of 6-byte contexts, before 4-byte weights). */
+_Static_assert(sizeof(Contexts) - offsetof(Contexts, block) - _Alignof(Contexts) <
                    FIELD_SIZE(block, ScmcBitModel) * sizeof(ScmcBitModel) +
                        FIELD_SIZE(escape, ScmcBitModel) * sizeof(ScmcBitModel) +
                        (SCMC_CORRECTION_START_PROBS - FIELD_SIZE(block, ScmcBitModel) -

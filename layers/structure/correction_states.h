@@ -16,7 +16,7 @@
 #define SCMC_CORRECTION_START_SETS 5
 /* The probability contexts (single bit models and mixer contexts) and the mixers' weight sets of
  * one set, in the order of bitstream-spec/structure.md (correction.c checks the counts). */
-#define SCMC_CORRECTION_START_PROBS 29220
+#define SCMC_CORRECTION_START_PROBS 29355
 #define SCMC_CORRECTION_START_WEIGHTS 720
 
 /* Starting probability codes: code k starts a context at the probability of a 1

@@ -12,7 +12,7 @@
 
 #define SCMC_PREDNET_CHANNELS 16 /* feature channels of each convolution */
 #define SCMC_PREDNET_OUTPUTS 9  /* per band A, B, C: significance, sign, magnitude > 1 logits */
-#define SCMC_PREDNET_LEVELS 3   /* levels 1..3 of the luma plane are predicted */
+#define SCMC_PREDNET_LEVELS 4   /* levels 1..4 of the luma plane are predicted */
 #define SCMC_PREDNET_ACT_FRAC 10    /* activations: 1/1024 units */
 #define SCMC_PREDNET_WEIGHT_FRAC 12 /* weights: 1/4096 units; biases in 1/2^22 */
 #define SCMC_PREDNET_STEP_MAX 128   /* the step the network is told is at most this */

@@ -14,8 +14,10 @@
 #include "structure_internal.h"
 
 /* The identifier names the version of the payload syntax, of the correction's trained starting
- * states and learned prediction network, and of the rebuild ("STRG": that network with 16
- * channels instead of 8; "STRF": a small integer network
+ * states and learned prediction network, and of the rebuild ("STRH": that network trained
+ * further and run on level 4 too, with contexts of its own there, the starting states trained
+ * again with its classes; "STRG": that network with 16 channels instead of 8; "STRF": a small
+ * integer network
  * predicts the significance, sign and magnitude of the luma's three finest levels from the coarser
  * ones, its classes picking contexts of the mixed bits; "STRE": the significance's mixer
  * also weighs by the coarse-scale prediction's class, the magnitude's weight sets follow it, and
@@ -30,7 +32,7 @@
  * the correction; "STR5": the wavelet correction sub-layer; "STR4": split lattice cells,
  * biharmonic field, softened upsampling), so a decoder never pairs a stream with a different
  * rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545247u
+#define STRUCTURE_MODEL_ID 0x53545248u
 
 uint32_t scmc_structure_model_id(void)
 {

@@ -737,19 +737,19 @@ START_TEST(wavelet_integer_forward_inverts)
 }
 END_TEST
 
-/* The Mallat plane of indices of a picture of sharp shapes (a disc, a bar, a diagonal edge) at
- * step `step`, as nearest rounding gives them. */
-static void sharp_shapes_indices(int w, int h, int step, int32_t *q)
+/* The Mallat plane of indices of a picture of sharp shapes (a disc, a bar, a diagonal edge; drawn
+ * `scale` times their size of a 97 x 63 picture) at step `step`, as nearest rounding gives them. */
+static void sharp_shapes_indices(int w, int h, int step, int scale, int32_t *q)
 {
     const size_t n = (size_t)w * h;
     double *p = malloc(n * sizeof(double)), *tmp = malloc((size_t)(w > h ? w : h) * sizeof(double));
     ck_assert(p && tmp);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
-            const double dx = x - 30.5, dy = y - 25.5;
+            const double sx = (double)x / scale, sy = (double)y / scale, dx = sx - 30.5, dy = sy - 25.5;
             double v = dx * dx + dy * dy < 15 * 15 ? 120 : 0;
-            v += x > 60 && x < 70 && y > 6 ? -90 : 0;
-            v += x + y > 120 ? 60 : 0;
+            v += sx > 60 && sx < 70 && sy > 6 ? -90 : 0;
+            v += sx + sy > 120 ? 60 : 0;
             p[(size_t)y * w + x] = v;
         }
     scmc_wavelet_forward(p, w, h, tmp);
@@ -785,7 +785,7 @@ START_TEST(coarse_prediction_finds_the_edges_polarity)
     const size_t n = (size_t)w * h;
     int32_t *q = malloc(n * sizeof(int32_t)), *pred = malloc(n * sizeof(int32_t)), *again = malloc(n * sizeof(int32_t));
     ck_assert(q && pred && again);
-    sharp_shapes_indices(w, h, step, q);
+    sharp_shapes_indices(w, h, step, 1, q);
     int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
     scmc_wavelet_dims(w, dw);
     scmc_wavelet_dims(h, dh);
@@ -824,17 +824,20 @@ START_TEST(learned_prediction_ranks_the_coefficients)
     /* The learned prediction's classes (prediction_net.h), of a plane with sharp edges and of odd
      * size (its bands one column or row apart): the coefficients that are non-zero get much higher
      * significance classes than those that are zero, the signs it is sure of are mostly right, and
-     * like the hand-made prediction it reads only the coarser levels. */
-    const int w = 97, h = 63, step = 12;
+     * like the hand-made prediction it reads only the coarser levels. The shapes are drawn twice
+     * their size so that level 4 has bands to rank, and the step grows with the level (12, 24,
+     * 48, 64), as an edge's coefficients do, so that every level has zeros beside its edges. */
+    const int w = 193, h = 127;
     const size_t n = (size_t)w * h;
     int32_t *q = malloc(n * sizeof(int32_t)), *pred = malloc(n * sizeof(int32_t));
     uint16_t *cls = calloc(n, sizeof(uint16_t)), *again = calloc(n, sizeof(uint16_t));
     ck_assert(q && pred && cls && again);
-    sharp_shapes_indices(w, h, step, q);
     int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
     scmc_wavelet_dims(w, dw);
     scmc_wavelet_dims(h, dh);
     for (int level = 1; level <= SCMC_PREDNET_LEVELS; level++) {
+        const int step = level < 4 ? 12 << (level - 1) : 64;
+        sharp_shapes_indices(w, h, step, 2, q);
         memset(cls, 0, n * sizeof(uint16_t));
         ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, level, step, pred, cls), SCMC_OK);
         double sum[2] = { 0, 0 };
@@ -858,10 +861,11 @@ START_TEST(learned_prediction_ranks_the_coefficients)
             }
         ck_assert_int_gt(count[0], 50);
         ck_assert_int_gt(count[1], 20);
-        /* at level 3 of so small a plane nearly every coefficient lies by an edge: a smaller gap */
-        ck_assert_msg(sum[1] / count[1] > sum[0] / count[0] + (level < 3 ? 1.0 : 0.5),
+        ck_assert_msg(sum[1] / count[1] > sum[0] / count[0] + 1.0,
                       "level %d: classes %.2f (non-zero) against %.2f", level, sum[1] / count[1], sum[0] / count[0]);
-        ck_assert_msg(right >= 0.7 * sure, "level %d: %d of %d signs", level, right, sure);
+        /* level 4's synthesis is the low band and level 5 only: its signs are surer than chance
+         * (20 of 31 here), not as sure as the finer levels' (50 of 53 at level 3) */
+        ck_assert_msg(right >= (level < 4 ? 0.7 : 0.6) * sure, "level %d: %d of %d signs", level, right, sure);
         /* the level itself and the finer ones changed: the same classes */
         int32_t *other = finer_levels_scrambled(q, w, h, level);
         memset(again, 0, n * sizeof(uint16_t));

@@ -5,7 +5,7 @@ The correction's contexts read a prediction of each level from the coarser ones 
 docs/structure.md "Coarse-scale prediction"): the coded coarser levels synthesised, every sample
 moved a quarter of the way to the nearer extreme of its 3 x 3 neighbourhood, analysed one level.
 Since STR15 ("Learned prediction") a small network reads the same synthesis and the hand
-prediction and gives each coefficient of the luma's levels 1-3 a significance, a sign and a
+prediction and gives each coefficient of the luma's levels 1-4 (1-3 until STRG) a significance, a sign and a
 magnitude (> 1) logit, whose classes pick contexts (layers/structure/prediction_net.c runs it in
 integers). `train` fits it on the luma of the training pictures (float arithmetic; a dead-zone
 quantizer, rounding offset 0.4, not the encoder's choice pass); `export` writes the normative
@@ -15,12 +15,16 @@ band, as session 25's Python model) with no prediction, with the hand prediction
 with the network's (the research measure of session 26).
 
   /usr/bin/python3 layers/structure/tools/learned_prediction.py train OUT.pt --mag --channels 16 \\
-      [--data ../shared/data/train/bsds500] [--steps 6000] [--step-lo 5 --step-hi 130]
+      [--data ../shared/data/train/bsds500] [--steps 6000] [--step-lo 5 --step-hi 130] \\
+      [--levels 4] [--init NET.pt --lr 1e-3]
   /usr/bin/python3 layers/structure/tools/learned_prediction.py export NET.pt layers/structure/prediction_net_weights.c
   /usr/bin/python3 layers/structure/tools/learned_prediction.py eval NET.pt --step 50 IMAGES...
 
-The committed network (layers/structure/tools/prediction_net.pt): `train --mag --channels 16
---steps 6000 --step-lo 5 --step-hi 130`, about 30 minutes on one core (STRF's 8 channels: 20). Session 26 (8 channels, 3,000 steps,
+The committed network (layers/structure/tools/prediction_net.pt, STRH): three runs of `train
+--mag --channels 16 --step-lo 5 --step-hi 130`, each continuing the last: `--steps 6000` (STRG's
+network, levels 1-3; about 30 minutes on one core), then `--levels 4 --init STRG.pt --lr 1e-3
+--steps 4000` and `--levels 4 --init THAT.pt --lr 5e-4 --steps 4000` (about 13 minutes each on
+two cores); 14,000 steps in all. STRF's 8 channels: 6,000 steps, 20 minutes. Session 26 (8 channels, 3,000 steps,
 steps 10-90, no magnitude output, the hand prediction read as log(1 + 8 |R| / step)):
 kodim03/05/13/15/23 at step 50, hand -7.63 %, network -10.46 % of these bits (significance
 -4.2 % more, signs about even); at step 15, -4.32 % and -6.47 % (docs/structure.md).
@@ -145,7 +149,14 @@ def train(a):
         sys.exit(f"learned_prediction.py: no pictures in {a.data}")
     pics = [luma(f) for f in files]
     net = Predictor(a.channels, 9 if a.mag else 6)
-    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    done = 0
+    if a.init:  # continue from a trained network (same width and outputs)
+        ck = torch.load(a.init)
+        if ck["channels"] != a.channels or ck.get("outputs", 6) != (9 if a.mag else 6):
+            sys.exit(f"learned_prediction.py: {a.init} has another width or other outputs")
+        net.load_state_dict(ck["state"])
+        done = ck.get("steps", 0)
+    opt = torch.optim.Adam(net.parameters(), lr=a.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, a.steps)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     run = None
@@ -162,7 +173,7 @@ def train(a):
             lv = levels(y, step)
         loss = 0
         for level, u, truth in lv:
-            if level > 3:
+            if level > a.levels:
                 continue
             o = net(u, step)
             q = quantize(torch.cat(truth, 1), step)
@@ -178,7 +189,7 @@ def train(a):
         run = loss.item() if run is None else 0.98 * run + 0.02 * loss.item()
         if it % 500 == 0 or it == a.steps - 1:
             print(f"step {it} loss {run:.5f}", flush=True)
-            torch.save({"channels": a.channels, "outputs": 9 if a.mag else 6, "steps": it + 1,
+            torch.save({"channels": a.channels, "outputs": 9 if a.mag else 6, "steps": done + it + 1,
                         "state": net.state_dict()}, a.out)
 
 
@@ -291,6 +302,9 @@ def main():
     t.add_argument("--mag", action="store_true", help="also a logit of |value| > 1 for each band")
     t.add_argument("--step-lo", type=float, default=10)
     t.add_argument("--step-hi", type=float, default=90)
+    t.add_argument("--levels", type=int, default=3, help="the finest levels trained on (the codec's SCMC_PREDNET_LEVELS)")
+    t.add_argument("--init", help="a checkpoint to continue from (its step count carries on)")
+    t.add_argument("--lr", type=float, default=3e-3, help="the starting learning rate (cosine to 0)")
     e = sub.add_parser("eval")
     e.add_argument("net")
     e.add_argument("--step", type=float, default=50)
