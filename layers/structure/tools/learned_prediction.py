@@ -24,7 +24,11 @@ The committed network (layers/structure/tools/prediction_net.pt, STRH): three ru
 --mag --channels 16 --step-lo 5 --step-hi 130`, each continuing the last: `--steps 6000` (STRG's
 network, levels 1-3; about 30 minutes on one core), then `--levels 4 --init STRG.pt --lr 1e-3
 --steps 4000` and `--levels 4 --init THAT.pt --lr 5e-4 --steps 4000` (about 13 minutes each on
-two cores); 14,000 steps in all. STRF's 8 channels: 6,000 steps, 20 minutes. Session 26 (8 channels, 3,000 steps,
+two cores); 14,000 steps in all. STRF's 8 channels: 6,000 steps, 20 minutes.
+prediction_net_c24.pt is a candidate for a later format, not in the codec: `train --mag --channels
+24 --steps 8000 --step-lo 5 --step-hi 130 --levels 4` (about 35 minutes on one core beside other
+work; docs/structure.md, "A wider network, measured for a later format").
+Session 26 (8 channels, 3,000 steps,
 steps 10-90, no magnitude output, the hand prediction read as log(1 + 8 |R| / step)):
 kodim03/05/13/15/23 at step 50, hand -7.63 %, network -10.46 % of these bits (significance
 -4.2 % more, signs about even); at step 15, -4.32 % and -6.47 % (docs/structure.md).
