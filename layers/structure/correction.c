@@ -1014,13 +1014,18 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
     /* Squared RGB error per squared error of Y, Co, Cg (r = Y + Co - Cg, g = Y + Cg, b = Y - Co - Cg). */
     static const double rgb_weight[3] = { 3, 2, 3 };
     Journal journal = { 0 };
-    int32_t *pred = malloc(n * sizeof(int32_t));
-    int32_t *work = malloc((n + (size_t)(c->width > c->height ? c->width : c->height)) * sizeof(int32_t));
-    uint16_t *net = malloc(n * sizeof(uint16_t));
-    int r = pred && work && net ? SCMC_OK : SCMC_ERR_NOMEM;
+    /* predict_level's arrays; a coding pass with the choice pass's predictions needs none */
+    const int kept = keep && keep->ready;
+    int32_t *pred = NULL, *work = NULL;
+    uint16_t *net = NULL;
+    if (!kept) {
+        pred = malloc(n * sizeof(int32_t));
+        work = malloc((n + (size_t)(c->width > c->height ? c->width : c->height)) * sizeof(int32_t));
+        net = malloc(n * sizeof(uint16_t));
+    }
+    int r = kept || (pred && work && net) ? SCMC_OK : SCMC_ERR_NOMEM;
     for (int part = first; part <= last && !r; part++)
         for (int p = 0; p < 3 && !r; p++) {
-            const int kept = keep && keep->ready;
             PlaneView v = { c->q + p * n, p > 0 ? c->q : NULL, p == 2 ? c->q + n : NULL, kept ? keep->pred[p] : pred,
                             work, p == 0 ? (kept ? keep->net : net) : NULL, c->width, c->height, p, c->step[p], c->dq,
                             c->split, bands, { 0 }, { 0 } };

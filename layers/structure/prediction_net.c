@@ -51,7 +51,7 @@ static int logit_class(int32_t v, const int32_t *th, int n)
 }
 
 typedef struct Net {
-    int W, H, bw, bh, step;
+    int W, H, bw, bh;
     const int32_t *u;
     int stride;
     int32_t *r;          /* [3][bh][bw]: the hand prediction compressed, bands replicated to bw x bh */
@@ -169,7 +169,7 @@ int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, i
     const int nsx = (W + 1) / 2, nsy = (H + 1) / 2, ndx = W / 2, ndy = H / 2;
     if (ndx == 0 && ndy == 0)
         return 0; /* no bands */
-    Net n = { W, H, nsx, nsy, step, u, stride, NULL, NULL, { -1, -1, -1 }, NULL, { -1, -1, -1 }, NULL, NULL, NULL };
+    Net n = { W, H, nsx, nsy, u, stride, NULL, NULL, { -1, -1, -1 }, NULL, { -1, -1, -1 }, NULL, NULL, NULL };
     const int bw = n.bw, bh = n.bh;
     /* the step plane is constant, so its part of convolution a is the same at every sample:
      * min(step, 128) / 64 in 1/1024 */
