@@ -12,6 +12,15 @@
 #define CI (C + 3)
 #define ACT_MAX (1 << 20) /* activations are clamped to +-this (no genuine picture comes near) */
 
+/* The convolutions' row loops are built twice, for AVX2 and for the baseline, and the loader picks
+ * one: 32-bit integer products vectorize only from SSE4.1 on, and in integers both builds compute
+ * the same sums. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#define INT_KERNEL __attribute__((target_clones("avx2", "default")))
+#else
+#define INT_KERNEL
+#endif
+
 /* A sum (taken modulo 2^32, as uint32_t arithmetic is in C) read as two's complement, rounded back
  * to 1/1024 (floor((v + 2^11) / 2^12)) and clamped. Genuine sums are far inside int32; the modular
  * sum only makes hostile input well defined. */
@@ -73,7 +82,7 @@ static void pad_row(int32_t *row, int n)
 }
 
 /* Row j of convolution a (3 x 3 over u and the constant step plane; replicated borders), ReLU. */
-static int32_t *a_row(Net *n, int j)
+INT_KERNEL static int32_t *a_row(Net *n, int j)
 {
     const int slot = j % 3, W = n->W;
     int32_t *out = n->a_rows + (size_t)slot * C * (W + 2);
@@ -105,7 +114,7 @@ static int32_t *a_row(Net *n, int j)
 
 /* Row k of convolution b (3 x 3, stride 2, over a's output and r upsampled by two), ReLU; with r's
  * row k beside it for convolution c. */
-static int32_t *b_row(Net *n, int k)
+INT_KERNEL static int32_t *b_row(Net *n, int k)
 {
     const int slot = k % 3, W = n->W, bw = n->bw;
     int32_t *out = n->b_rows + (size_t)slot * CI * (bw + 2);
@@ -161,6 +170,29 @@ static int32_t *b_row(Net *n, int k)
     return out;
 }
 
+/* A row of convolution c (3 x 3 over b's output and r, the rows in[0..2] from b_row), ReLU, into
+ * out ([C][bw]). */
+INT_KERNEL static void c_row(Net *n, const int32_t *const in[3], int32_t *out)
+{
+    const int bw = n->bw;
+    for (int o = 0; o < C; o++) {
+        for (int x = 0; x < bw; x++)
+            n->acc[x] = (uint32_t)scmc_prednet_c_b[o];
+        for (int ky = 0; ky < 3; ky++)
+            for (int i = 0; i < CI; i++) {
+                const int32_t *src = in[ky] + (size_t)i * (bw + 2);
+                const uint32_t w0 = (uint32_t)scmc_prednet_c_w[o][i][ky][0], w1 = (uint32_t)scmc_prednet_c_w[o][i][ky][1],
+                               w2 = (uint32_t)scmc_prednet_c_w[o][i][ky][2];
+                for (int x = 0; x < bw; x++)
+                    n->acc[x] += w0 * (uint32_t)src[x] + w1 * (uint32_t)src[x + 1] + w2 * (uint32_t)src[x + 2];
+            }
+        for (int x = 0; x < bw; x++) {
+            const int32_t v = round_shift(n->acc[x]);
+            out[(size_t)o * bw + x] = v > 0 ? v : 0;
+        }
+    }
+}
+
 int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, int H, int step, uint16_t *classes)
 {
     static const int32_t sig_th[SCMC_PREDNET_SIG_CLASSES - 1] = { -3584, -2560, -1792, -896, 0 };
@@ -209,23 +241,7 @@ int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, i
         const int32_t *in[3];
         for (int ky = 0; ky < 3; ky++)
             in[ky] = b_row(&n, clampi(y + ky - 1, 0, bh - 1));
-        /* convolution c (3 x 3 over b's output and r), ReLU */
-        for (int o = 0; o < C; o++) {
-            for (int x = 0; x < bw; x++)
-                n.acc[x] = (uint32_t)scmc_prednet_c_b[o];
-            for (int ky = 0; ky < 3; ky++)
-                for (int i = 0; i < CI; i++) {
-                    const int32_t *src = in[ky] + (size_t)i * (bw + 2);
-                    const uint32_t w0 = (uint32_t)scmc_prednet_c_w[o][i][ky][0], w1 = (uint32_t)scmc_prednet_c_w[o][i][ky][1],
-                                   w2 = (uint32_t)scmc_prednet_c_w[o][i][ky][2];
-                    for (int x = 0; x < bw; x++)
-                        n.acc[x] += w0 * (uint32_t)src[x] + w1 * (uint32_t)src[x + 1] + w2 * (uint32_t)src[x + 2];
-                }
-            for (int x = 0; x < bw; x++) {
-                const int32_t v = round_shift(n.acc[x]);
-                x3[(size_t)o * bw + x] = v > 0 ? v : 0;
-            }
-        }
+        c_row(&n, in, x3);
         /* the output (1 x 1 over c's output and r): per band, significance, sign and magnitude */
         const int32_t *rrow = in[1] + (size_t)C * (bw + 2) + 1; /* r's row y, as b_row copied it */
         for (int x = 0; x < bw; x++) {
