@@ -10,7 +10,7 @@
 #define SCMC_PREDICTION_NET_H
 #include <stdint.h>
 
-#define SCMC_PREDNET_CHANNELS 16 /* feature channels of each convolution */
+#define SCMC_PREDNET_CHANNELS 24 /* feature channels of each convolution (16 until STRH) */
 #define SCMC_PREDNET_OUTPUTS 9  /* per band A, B, C: significance, sign, magnitude > 1 logits */
 #define SCMC_PREDNET_LEVELS 4   /* levels 1..4 of the luma plane are predicted */
 #define SCMC_PREDNET_ACT_FRAC 10    /* activations: 1/1024 units */

@@ -14,7 +14,8 @@
 #include "structure_internal.h"
 
 /* The identifier names the version of the payload syntax, of the correction's trained starting
- * states and learned prediction network, and of the rebuild ("STRH": that network trained
+ * states and learned prediction network, and of the rebuild ("STRI": that network with 24
+ * channels, trained longer, the starting states trained again with its classes; "STRH": that network trained
  * further and run on level 4 too, with contexts of its own there, the starting states trained
  * again with its classes; "STRG": that network with 16 channels instead of 8; "STRF": a small
  * integer network
@@ -32,7 +33,7 @@
  * the correction; "STR5": the wavelet correction sub-layer; "STR4": split lattice cells,
  * biharmonic field, softened upsampling), so a decoder never pairs a stream with a different
  * rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545248u
+#define STRUCTURE_MODEL_ID 0x53545249u
 
 uint32_t scmc_structure_model_id(void)
 {

@@ -20,14 +20,12 @@ with the network's (the research measure of session 26).
   /usr/bin/python3 layers/structure/tools/learned_prediction.py export NET.pt layers/structure/prediction_net_weights.c
   /usr/bin/python3 layers/structure/tools/learned_prediction.py eval NET.pt --step 50 IMAGES...
 
-The committed network (layers/structure/tools/prediction_net.pt, STRH): three runs of `train
---mag --channels 16 --step-lo 5 --step-hi 130`, each continuing the last: `--steps 6000` (STRG's
-network, levels 1-3; about 30 minutes on one core), then `--levels 4 --init STRG.pt --lr 1e-3
---steps 4000` and `--levels 4 --init THAT.pt --lr 5e-4 --steps 4000` (about 13 minutes each on
-two cores); 14,000 steps in all. STRF's 8 channels: 6,000 steps, 20 minutes.
-prediction_net_c24.pt is a candidate for a later format, not in the codec: `train --mag --channels
-24 --steps 8000 --step-lo 5 --step-hi 130 --levels 4` (about 35 minutes on one core beside other
-work; docs/structure.md, "A wider network, measured for a later format").
+The committed network (layers/structure/tools/prediction_net.pt, STRI): three runs of `train
+--mag --channels 24 --step-lo 5 --step-hi 130 --levels 4`, each continuing the last: `--steps
+8000` (learning rate 3e-3), then `--init THAT.pt --lr 5e-4 --steps 6000` and `--init THAT.pt --lr
+3e-4 --steps 6000`; 20,000 steps in all, about 80 minutes on one core beside other work.
+STRH's 16 channels: `--channels 16 --steps 6000` on levels 1-3, then `--levels 4 --init --lr
+1e-3 --steps 4000` and `--lr 5e-4 --steps 4000`; STRF's 8 channels: 6,000 steps, 20 minutes.
 Session 26 (8 channels, 3,000 steps,
 steps 10-90, no magnitude output, the hand prediction read as log(1 + 8 |R| / step)):
 kodim03/05/13/15/23 at step 50, hand -7.63 %, network -10.46 % of these bits (significance
