@@ -24,6 +24,8 @@ The committed network (layers/structure/tools/prediction_net.pt, STRI): three ru
 --mag --channels 24 --step-lo 5 --step-hi 130 --levels 4`, each continuing the last: `--steps
 8000` (learning rate 3e-3), then `--init THAT.pt --lr 5e-4 --steps 6000` and `--init THAT.pt --lr
 3e-4 --steps 6000`; 20,000 steps in all, about 80 minutes on one core beside other work.
+prediction_net_c32.pt is a candidate for a later format, not in the codec: `--channels 32
+--steps 8000` from scratch (docs/structure.md, "A 32-channel network, measured for a later format").
 STRH's 16 channels: `--channels 16 --steps 6000` on levels 1-3, then `--levels 4 --init --lr
 1e-3 --steps 4000` and `--lr 5e-4 --steps 4000`; STRF's 8 channels: 6,000 steps, 20 minutes.
 Session 26 (8 channels, 3,000 steps,
