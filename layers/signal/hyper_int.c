@@ -6,19 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/int_kernel.h"
 #include "scmc/scmc.h"
 #include "signal_model.h"
 
 #define ACT_MAX ((int64_t)1 << 30)
 
-/* The convolutions are integer-exact, so a vectorised clone gives the same sums as the scalar
- * one: on x86-64, an AVX2 version (4 signed 32x32->64 products per instruction) is picked at
- * load time where the CPU has it. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
-#define INT_KERNEL __attribute__((target_clones("avx2", "default")))
-#else
-#define INT_KERNEL
-#endif
+/* The convolutions are INT_KERNELs (nn/int_kernel.h): AVX2 gives 4 signed 32x32->64 products per
+ * instruction. */
 
 /* floor((v + 2^(s-1)) / 2^s) without relying on the sign behaviour of >>. */
 static int64_t round_shift(int64_t v, int s)

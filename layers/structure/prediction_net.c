@@ -1,25 +1,18 @@
 /* The learned coarse-scale prediction in integers (prediction_net.h; bitstream-spec/structure.md,
- * "Learned prediction"). Activations are 1/1024 units in int32, weights 1/4096 in int16, sums in
- * int64 rounded back to 1/1024 by a floor shift and clamped, so every machine computes the same
- * classes. The features are streamed a few rows at a time: convolution b (stride 2) reads three
- * rows of a's output, convolution c three rows of b's. */
+ * "Learned prediction"). Activations are 1/1024 units in int32, weights 1/4096 in int16, sums
+ * modulo 2^32 rounded back to 1/1024 by a floor shift and clamped, so every machine computes the
+ * same classes. The features are streamed a few rows at a time: convolution b (stride 2) reads
+ * three rows of a's output, convolution c three rows of b's; the row loops are INT_KERNELs. */
 #include "prediction_net.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/int_kernel.h"
+
 #define C SCMC_PREDNET_CHANNELS
 #define CI (C + 3)
 #define ACT_MAX (1 << 20) /* activations are clamped to +-this (no genuine picture comes near) */
-
-/* The convolutions' row loops are built twice, for AVX2 and for the baseline, and the loader picks
- * one: 32-bit integer products vectorize only from SSE4.1 on, and in integers both builds compute
- * the same sums. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
-#define INT_KERNEL __attribute__((target_clones("avx2", "default")))
-#else
-#define INT_KERNEL
-#endif
 
 /* A sum (taken modulo 2^32, as uint32_t arithmetic is in C) read as two's complement, rounded back
  * to 1/1024 (floor((v + 2^11) / 2^12)) and clamped. Genuine sums are far inside int32; the modular

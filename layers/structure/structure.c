@@ -15,8 +15,8 @@
 
 /* The identifier names the version of the payload syntax, of the correction's trained starting
  * states and learned prediction network, and of the rebuild ("STRI": that network with 24
- * channels, trained longer, the starting states trained again with its classes; "STRH": that network trained
- * further and run on level 4 too, with contexts of its own there, the starting states trained
+ * channels, trained longer, the starting states trained again with its classes; "STRH": that
+ * network trained further and run on level 4 too, with contexts of its own there, the starting states trained
  * again with its classes; "STRG": that network with 16 channels instead of 8; "STRF": a small
  * integer network
  * predicts the significance, sign and magnitude of the luma's three finest levels from the coarser
