@@ -1,10 +1,10 @@
 /* Runs the structure layer's learned coarse-scale prediction (layers/structure/prediction_net.c, the
  * codec's integer network) on one level given as raw numbers, for tests/train/
- * test_learned_prediction.py, which checks its classes against the PyTorch network, and to time it.
+ * test_learned_prediction.py, which checks its logits against the PyTorch network, and to time it.
  *   prediction_net IN.raw OUT.raw [--repeat N]
  * IN: int32 W, H, step, then the synthesis u and the hand prediction (W x H int32 each, row-major,
- * 1/16 grey levels, the bands at their Mallat places); OUT: the packed classes (W x H uint16; zero
- * outside the three bands). Prints the seconds one run took (the median of N). */
+ * 1/16 grey levels, the bands at their Mallat places); OUT: the logits (W x H of int16 triples:
+ * significance, sign, magnitude in 1/1024; zero outside the three bands). Prints the seconds one run took (the median of N). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,9 +47,9 @@ int main(int argc, char **argv)
     const int W = hdr[0], H = hdr[1], step = hdr[2];
     const size_t n = (size_t)W * H;
     int32_t *u = malloc(n * sizeof(int32_t)), *pred = malloc(n * sizeof(int32_t));
-    uint16_t *classes = calloc(n, sizeof(uint16_t));
+    ScmcPrednetLogits *logits = calloc(n, sizeof(ScmcPrednetLogits));
     double *times = malloc((size_t)repeat * sizeof(double));
-    if (!u || !pred || !classes || !times || fread(u, sizeof(int32_t), n, f) != n ||
+    if (!u || !pred || !logits || !times || fread(u, sizeof(int32_t), n, f) != n ||
         fread(pred, sizeof(int32_t), n, f) != n) {
         fprintf(stderr, "prediction_net: %s is short\n", argv[1]);
         fclose(f);
@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     fclose(f);
     for (int k = 0; k < repeat; k++) {
         const double t0 = now();
-        if (scmc_prednet_run(u, pred, W, W, H, step, classes)) {
+        if (scmc_prednet_run(u, pred, W, W, H, step, logits)) {
             fprintf(stderr, "prediction_net: out of memory\n");
             return 1;
         }
@@ -66,14 +66,14 @@ int main(int argc, char **argv)
     }
     qsort(times, (size_t)repeat, sizeof(double), cmp_double);
     FILE *o = fopen(argv[2], "wb");
-    if (!o || fwrite(classes, sizeof(uint16_t), n, o) != n || fclose(o)) {
+    if (!o || fwrite(logits, sizeof(ScmcPrednetLogits), n, o) != n || fclose(o)) {
         fprintf(stderr, "prediction_net: cannot write %s\n", argv[2]);
         return 1;
     }
     printf("%.4f s\n", times[repeat / 2]);
     free(u);
     free(pred);
-    free(classes);
+    free(logits);
     free(times);
     return 0;
 }

@@ -149,6 +149,12 @@ static inline int mag_of(int32_t v)
     return v < 0 ? -v : v;
 }
 
+/* A logit of the learned prediction (1/1024) in the mixer's stretch units (1/256), rounded down. */
+static inline int32_t stretch_of_logit(int32_t v)
+{
+    return v >= 0 ? v >> 2 : -((-v + 3) >> 2);
+}
+
 static inline int at_most(int v, int m)
 {
     return v < m ? v : m;
@@ -177,7 +183,7 @@ typedef struct PlaneView {
     const int32_t *co;    /* the coded Co plane (the Cg plane), else NULL */
     int32_t *pred;        /* the coarse-scale prediction of the level being coded (predict_level) */
     int32_t *work;        /* predict_level's scratch: a plane, and max(w, h) samples */
-    uint16_t *net;        /* the learned prediction's classes of the level being coded (luma), else NULL */
+    ScmcPrednetLogits *net; /* the learned prediction of the level being coded (luma), else NULL */
     int w, h, plane, step; /* size, 0, 1, 2 for Y, Co, Cg, and the plane's step */
     int dq;               /* dependent quantization (dq_next) */
     int split;            /* the bands in parts by level (part_of_level), else all in part 0 */
@@ -196,6 +202,7 @@ typedef struct CoefModels {
     int cls, band_cls, plane, orient, big, cross, sign_left, sign_up, luma_sign, chroma;
     int pred, pred_sign; /* the prediction's class and sign (pred -1: none, the LL band) */
     int net, net_sign, net_mag; /* the learned prediction's classes (net -1: none) */
+    int32_t net_sign_logit, net_mag_logit; /* and its logits in stretch units */
 } CoefModels;
 
 /* The class of a prediction of magnitude a (1/16 grey levels) for a plane of step s16 (the same
@@ -256,14 +263,14 @@ static int predict_level(const PlaneView *v, int level)
 }
 
 int scmc_correction_coarse_prediction(const int32_t *q, int w, int h, int level, int step, int32_t *pred,
-                                      uint16_t *classes)
+                                      ScmcPrednetLogits *logits)
 {
     if (w < 1 || h < 1 || level < 1 || level > SCMC_WAVELET_LEVELS || step < 1 || step > SCMC_CORRECTION_MAX_STEP)
         return SCMC_ERR_INVALID_ARG;
     int32_t *work = malloc(((size_t)w * h + (size_t)(w > h ? w : h)) * sizeof(int32_t));
     if (!work)
         return SCMC_ERR_NOMEM;
-    PlaneView v = { (int32_t *)q, NULL, NULL, pred, work, classes, w, h, 0, step, 0, 0, NULL, { 0 }, { 0 } };
+    PlaneView v = { (int32_t *)q, NULL, NULL, pred, work, logits, w, h, 0, step, 0, 0, NULL, { 0 }, { 0 } };
     scmc_wavelet_dims(w, v.dw);
     scmc_wavelet_dims(h, v.dh);
     const int r = predict_level(&v, level);
@@ -331,11 +338,16 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
         cm->pred_sign = 10 * a < s16 ? 0 : pv > 0 ? 1 : -1;
     }
     cm->net = cm->net_sign = cm->net_mag = -1;
+    int32_t net_sig_logit = 0;
     if (v->net && b->level > 0 && b->level <= SCMC_PREDNET_LEVELS) {
-        const uint16_t nc = v->net[(size_t)(b->y0 + y) * w + b->x0 + x];
-        cm->net = SCMC_PREDNET_SIG(nc);
-        cm->net_sign = SCMC_PREDNET_SIGN(nc);
-        cm->net_mag = SCMC_PREDNET_MAG(nc);
+        const ScmcPrednetLogits *nl = &v->net[(size_t)(b->y0 + y) * w + b->x0 + x];
+        cm->net = scmc_prednet_sig_class(nl);
+        cm->net_sign = scmc_prednet_sign_class(nl);
+        cm->net_mag = scmc_prednet_mag_class(nl);
+        net_sig_logit = stretch_of_logit(nl->sig);
+        /* the sign bit is 1 for a negative value, the logit is of a positive one */
+        cm->net_sign_logit = -stretch_of_logit(nl->sign);
+        cm->net_mag_logit = stretch_of_logit(nl->mag);
     }
     const int luma_set = v->luma ? 1 + (luma > 0) : 0;
     scmc_mix_begin(&cm->sig, &m->sig_w[cls][bc][luma_set][qclass]);
@@ -352,8 +364,10 @@ static void coefficient_models(Contexts *m, const PlaneView *v, const Band *b, i
         scmc_mix_add(&cm->sig, &m->sig_orient[bc][at_most(orient, 3)][act]);
     if (cm->pred >= 0)
         scmc_mix_add(&cm->sig, &m->sig_pred[cls][bc][b->orient][cm->pred][at_most(nonzero, 2)]);
-    if (cm->net >= 0)
+    if (cm->net >= 0) {
         scmc_mix_add(&cm->sig, &m->sig_net[bc - NET_BAND0][b->orient][cm->net][at_most(nonzero, 2)]);
+        scmc_mix_direct(&cm->sig, net_sig_logit);
+    }
 
     cm->cls = cls;
     cm->band_cls = bc;
@@ -439,8 +453,10 @@ static void value_models(Contexts *m, CoefModels *cm)
         scmc_mix_add(&cm->sign, &m->sign_luma[cm->plane - 1][bc][cm->luma_sign + 1][cm->sign_left + 1]);
     if (cm->pred >= 0)
         scmc_mix_add(&cm->sign, &m->sign_pred[cls][bc][cm->orient][cm->pred_sign + 1][cm->pred < 3 ? 0 : cm->pred - 2]);
-    if (cm->net >= 0)
+    if (cm->net >= 0) {
         scmc_mix_add(&cm->sign, &m->sign_net[bc - NET_BAND0][cm->orient][cm->net_sign][cm->pred < 3 ? 0 : cm->pred < 5 ? 1 : 2]);
+        scmc_mix_direct(&cm->sign, cm->net_sign_logit);
+    }
     for (int k = 0; k < MAG_BITS; k++) {
         scmc_mix_begin(&cm->mag[k], &m->mag_w[cls][bc][k][cm->pred < 0 ? 0 : cm->pred < 3 ? 1 : 2]);
         scmc_mix_refine(&cm->mag[k], &m->apm_mag[cls][bc][k][cm->act]);
@@ -449,8 +465,10 @@ static void value_models(Contexts *m, CoefModels *cm)
         scmc_mix_add(&cm->mag[k], &m->mag_cross[cm->plane][bc][k][cm->cross]);
         if (cm->pred >= 0 && k < PRED_MAG_BITS)
             scmc_mix_add(&cm->mag[k], &m->mag_pred[cls][bc][k][cm->pred]);
-        if (cm->net >= 0 && k < PRED_MAG_BITS)
+        if (cm->net >= 0 && k < PRED_MAG_BITS) {
             scmc_mix_add(&cm->mag[k], &m->mag_net[bc - NET_BAND0][cm->orient][cm->net_mag][k]);
+            scmc_mix_direct(&cm->mag[k], cm->net_mag_logit);
+        }
     }
 }
 
@@ -721,7 +739,7 @@ static double dq_choose_block(const PlaneView *v, const Band *bd, int x1, int y1
  * disjoint, so one plane-sized array per plane holds all of them at their own places. */
 typedef struct Predictions {
     int32_t *pred[3];
-    uint16_t *net; /* the luma's classes */
+    ScmcPrednetLogits *net; /* the luma's learned prediction */
     int ready;     /* filled by a choice pass whose values are the ones coded */
 } Predictions;
 
@@ -737,7 +755,7 @@ static void keep_level(const PlaneView *v, int nb, int level, Predictions *keep)
             const size_t i = (size_t)(b->y0 + y) * v->w + b->x0;
             memcpy(keep->pred[v->plane] + i, v->pred + i, (size_t)b->w * sizeof(int32_t));
             if (v->net && level <= SCMC_PREDNET_LEVELS)
-                memcpy(keep->net + i, v->net + i, (size_t)b->w * sizeof(uint16_t));
+                memcpy(keep->net + i, v->net + i, (size_t)b->w * sizeof(ScmcPrednetLogits));
         }
     }
 }
@@ -1017,11 +1035,11 @@ static int code_parts(ScmcCorrection *c, Contexts *m, int32_t *src, ScmcRangeEnc
     /* predict_level's arrays; a coding pass with the choice pass's predictions needs none */
     const int kept = keep && keep->ready;
     int32_t *pred = NULL, *work = NULL;
-    uint16_t *net = NULL;
+    ScmcPrednetLogits *net = NULL;
     if (!kept) {
         pred = malloc(n * sizeof(int32_t));
         work = malloc((n + (size_t)(c->width > c->height ? c->width : c->height)) * sizeof(int32_t));
-        net = malloc(n * sizeof(uint16_t));
+        net = malloc(n * sizeof(ScmcPrednetLogits));
     }
     int r = kept || (pred && work && net) ? SCMC_OK : SCMC_ERR_NOMEM;
     for (int part = first; part <= last && !r; part++)
@@ -1414,7 +1432,7 @@ int scmc_correction_encode_levels(const ScmcImage *img, const ScmcImage *base, i
     Contexts *m = contexts_new(scmc_correction_start_set(step, dq != 0));
     double *plane = malloc(n * 3 * sizeof(double)), *tmp = malloc((size_t)(w > h ? w : h) * sizeof(double));
     int32_t *src = malloc(n * 3 * sizeof(int32_t));
-    Predictions keep = { { malloc(n * 3 * sizeof(int32_t)), NULL, NULL }, malloc(n * sizeof(uint16_t)), 0 };
+    Predictions keep = { { malloc(n * 3 * sizeof(int32_t)), NULL, NULL }, malloc(n * sizeof(ScmcPrednetLogits)), 0 };
     int r = SCMC_ERR_NOMEM;
     if (!c || !m || !plane || !tmp || !src || !keep.pred[0] || !keep.net)
         goto done;

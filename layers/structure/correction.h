@@ -9,6 +9,7 @@
 
 #include "correction_states.h"
 #include "image/image.h"
+#include "prediction_net.h"
 #include "restore.h"
 
 /* Quantizer steps are in grey levels of the unit-gain transform, 1..SCMC_CORRECTION_MAX_STEP. */
@@ -108,10 +109,10 @@ int scmc_correction_apply(const ScmcCorrection *c, const ScmcImage *base, ScmcIm
 /* The coarse-scale prediction of level `level`'s bands (1-5) of a w x h plane of coefficient
  * indices q coded at `step` (bitstream-spec/structure.md, "Coarse-scale prediction"): pred (w x h)
  * receives, at the places of that level's three bands, the values the contexts read (1/16 grey
- * levels); it reads only q's coarser levels. With classes (w x h, or NULL) and a level the learned
- * prediction covers (1 to SCMC_PREDNET_LEVELS), also the learned prediction's classes of a luma
- * plane (prediction_net.h) at the same places. For tests and tools; the coder calls the same code. */
+ * levels); it reads only q's coarser levels. With logits (w x h, or NULL) and a level the learned
+ * prediction covers (1 to SCMC_PREDNET_LEVELS), also the learned prediction of a luma plane
+ * (prediction_net.h) at the same places. For tests and tools; the coder calls the same code. */
 int scmc_correction_coarse_prediction(const int32_t *q, int w, int h, int level, int step, int32_t *pred,
-                                      uint16_t *classes);
+                                      ScmcPrednetLogits *logits);
 void scmc_correction_free(ScmcCorrection *c);
 #endif

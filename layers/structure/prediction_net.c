@@ -1,7 +1,7 @@
 /* The learned coarse-scale prediction in integers (prediction_net.h; bitstream-spec/structure.md,
  * "Learned prediction"). Activations are 1/1024 units in int32, weights 1/4096 in int16, sums
  * modulo 2^32 rounded back to 1/1024 by a floor shift and clamped, so every machine computes the
- * same classes. The features are streamed a few rows at a time: convolution b (stride 2) reads
+ * same logits. The features are streamed a few rows at a time: convolution b (stride 2) reads
  * three rows of a's output, convolution c three rows of b's; the row loops are INT_KERNELs. */
 #include "prediction_net.h"
 
@@ -41,15 +41,6 @@ static int32_t compress(int32_t r, int step)
         e++;
     const int32_t v = (int32_t)((e << 10) + (x >> e) - 1024);
     return r < 0 ? -v : v;
-}
-
-/* The class of logit v among thresholds th[0..n-1] (1/1024): how many it reaches. */
-static int logit_class(int32_t v, const int32_t *th, int n)
-{
-    int k = 0;
-    while (k < n && v >= th[k])
-        k++;
-    return k;
 }
 
 typedef struct Net {
@@ -186,11 +177,9 @@ INT_KERNEL static void c_row(Net *n, const int32_t *const in[3], int32_t *out)
     }
 }
 
-int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, int H, int step, uint16_t *classes)
+int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, int H, int step,
+                     ScmcPrednetLogits *logits)
 {
-    static const int32_t sig_th[SCMC_PREDNET_SIG_CLASSES - 1] = { -3584, -2560, -1792, -896, 0 };
-    static const int32_t sign_th[SCMC_PREDNET_SIGN_CLASSES - 1] = { -1024, -307, 307, 1024 };
-    static const int32_t mag_th[SCMC_PREDNET_MAG_CLASSES - 1] = { -2304, -1408, -896, -256, 384 };
     const int nsx = (W + 1) / 2, nsy = (H + 1) / 2, ndx = W / 2, ndy = H / 2;
     if (ndx == 0 && ndy == 0)
         return 0; /* no bands */
@@ -249,10 +238,10 @@ int scmc_prednet_run(const int32_t *u, const int32_t *pred, int stride, int W, i
             }
             for (int b = 0; b < 3; b++)
                 if (x < bwk[b] && y < bhk[b])
-                    classes[(size_t)(by0[b] + y) * stride + bx0[b] + x] =
-                        (uint16_t)(logit_class(logit[b], sig_th, SCMC_PREDNET_SIG_CLASSES - 1) |
-                                   logit_class(logit[3 + b], sign_th, SCMC_PREDNET_SIGN_CLASSES - 1) << 3 |
-                                   logit_class(logit[6 + b], mag_th, SCMC_PREDNET_MAG_CLASSES - 1) << 6);
+                    logits[(size_t)(by0[b] + y) * stride + bx0[b] + x] =
+                        (ScmcPrednetLogits){ (int16_t)clampi(logit[b], INT16_MIN, INT16_MAX),
+                                             (int16_t)clampi(logit[3 + b], INT16_MIN, INT16_MAX),
+                                             (int16_t)clampi(logit[6 + b], INT16_MIN, INT16_MAX) };
         }
     }
     ret = 0;

@@ -14,7 +14,9 @@
 #include "structure_internal.h"
 
 /* The identifier names the version of the payload syntax, of the correction's trained starting
- * states and learned prediction network, and of the rebuild ("STRI": that network with 24
+ * states and learned prediction network, and of the rebuild ("STRJ": that network with 32
+ * channels, its logits also read by the mixed bits directly, the starting states trained again;
+ * "STRI": that network with 24
  * channels, trained longer, the starting states trained again with its classes; "STRH": that
  * network trained further and run on level 4 too, with contexts of its own there, the starting states trained
  * again with its classes; "STRG": that network with 16 channels instead of 8; "STRF": a small
@@ -33,7 +35,7 @@
  * the correction; "STR5": the wavelet correction sub-layer; "STR4": split lattice cells,
  * biharmonic field, softened upsampling), so a decoder never pairs a stream with a different
  * rebuild. */
-#define STRUCTURE_MODEL_ID 0x53545249u
+#define STRUCTURE_MODEL_ID 0x5354524Au
 
 uint32_t scmc_structure_model_id(void)
 {

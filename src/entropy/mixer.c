@@ -88,6 +88,8 @@ uint32_t scmc_mix_predict(const ScmcMixTables *t, ScmcMix *m)
         m->in[k++] = t->stretch[m->ctx[i]->fast >> 4];
     }
     m->in[k++] = BIAS_INPUT;
+    if (m->has_direct)
+        m->in[k++] = m->direct;
     int64_t dot = weighted_sum(m->weights, m->in, k);
     if (m->weights2)
         dot = shift_floor(dot + weighted_sum(m->weights2, m->in, k), 1);
@@ -114,7 +116,7 @@ static inline uint16_t adapt(uint16_t p, int bit, int shift)
 void scmc_mix_update(ScmcMix *m, int bit)
 {
     const int err = ((bit << 12) - m->p1) * LEARNING_RATE;
-    const int k = 2 * m->n + 1;
+    const int k = 2 * m->n + 1 + m->has_direct;
     for (int i = 0; i < k; i++) {
         const int32_t step = (int32_t)shift_floor((int64_t)m->in[i] * err, 16);
         m->weights->w[i] += step;

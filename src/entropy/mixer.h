@@ -4,11 +4,12 @@
  *
  * A decision is predicted from up to SCMC_MIX_MAX_CONTEXTS contexts. Each context holds two
  * adaptive probabilities that the bit is 1, one that settles to a window of about 128 bits and
- * one of about 8; their logits (stretch) and a constant are weighted by a set of weights the
- * caller picks (or the mean of two sets' sums), and the weighted sum's logistic (squash) is the
- * mixed probability; an optional adaptive probability map refines it into the coded one. After
- * the bit the weights move along the gradient of its code length and every probability (and the
- * map's nearer point) towards the bit.
+ * one of about 8; their logits (stretch), a constant and optionally a logit the caller gives
+ * directly (a model's own estimate, finer than any context it could pick) are weighted by a set
+ * of weights the caller picks (or the mean of two sets' sums), and the weighted sum's logistic
+ * (squash) is the mixed probability; an optional adaptive probability map refines it into the
+ * coded one. After the bit the weights move along the gradient of its code length and every
+ * probability (and the map's nearer point) towards the bit.
  * Everything is integer arithmetic in a fixed order, so encoder and decoder agree on every
  * machine. bitstream-spec/entropy.md ("Mixed bits") is the authority.
  */
@@ -19,7 +20,9 @@
 #include <stdint.h>
 
 #define SCMC_MIX_MAX_CONTEXTS 6
-#define SCMC_MIX_INPUTS (2 * SCMC_MIX_MAX_CONTEXTS + 1) /* two rates per context, and the constant */
+/* two rates per context, the constant and a direct logit */
+#define SCMC_MIX_INPUTS (2 * SCMC_MIX_MAX_CONTEXTS + 2)
+#define SCMC_MIX_DIRECT_MAX 2047 /* a direct input is clamped to +-this (stretch units) */
 
 /* One context: probabilities of a 1 in 1/65536 units, and a count of updates that makes the first
  * ones fast. */
@@ -56,6 +59,8 @@ typedef struct ScmcMix {
     ScmcMixWeights *weights;
     ScmcMixWeights *weights2; /* a second weight set picked by another context, or NULL */
     ScmcMixApm *apm;          /* the map that refines the mixed probability, or NULL */
+    int has_direct;           /* whether `direct` is an input (after the constant) */
+    int32_t direct;
     int32_t in[SCMC_MIX_INPUTS];
     int p1;        /* the mixed probability of a 1 in 1/4096 units, 1..4095 */
     int apm_knot;  /* the map's knot below the mixed probability (0..31), and */
@@ -77,6 +82,7 @@ static inline void scmc_mix_begin(ScmcMix *m, ScmcMixWeights *w)
     m->weights = w;
     m->weights2 = 0;
     m->apm = 0;
+    m->has_direct = 0;
 }
 /* Predicts the decision from the mean of two weight sets' sums (w and the one scmc_mix_begin set),
  * both learning from its error: each set is picked by its own context, so the mixer's weights
@@ -89,6 +95,15 @@ static inline void scmc_mix_second_weights(ScmcMix *m, ScmcMixWeights *w)
 static inline void scmc_mix_refine(ScmcMix *m, ScmcMixApm *a)
 {
     m->apm = a;
+}
+/* Adds a logit the caller computed (stretch units, ln(p / (1 - p)) * 256; clamped to
+ * +-SCMC_MIX_DIRECT_MAX) as the input after the constant. Its weight learns like the others. */
+static inline void scmc_mix_direct(ScmcMix *m, int32_t logit)
+{
+    m->direct = logit < -SCMC_MIX_DIRECT_MAX  ? -SCMC_MIX_DIRECT_MAX
+                : logit > SCMC_MIX_DIRECT_MAX ? SCMC_MIX_DIRECT_MAX
+                                              : logit;
+    m->has_direct = 1;
 }
 static inline void scmc_mix_add(ScmcMix *m, ScmcMixContext *c)
 {

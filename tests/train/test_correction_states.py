@@ -18,18 +18,20 @@ from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = os.path.join(HERE, "..", "..", "layers", "structure", "correction_states.h")
+MIXER_HEADER = os.path.join(HERE, "..", "..", "src", "entropy", "mixer.h")
 TRAINER = None
 
 
-def header_value(name):
-    with open(HEADER) as f:
+def header_value(name, header=HEADER):
+    with open(header) as f:
         return int(re.search(r"#define %s (\d+)" % name, f.read()).group(1))
 
 
 SETS = header_value("SCMC_CORRECTION_START_SETS")
 PROBS = header_value("SCMC_CORRECTION_START_PROBS")
 WEIGHTS = header_value("SCMC_CORRECTION_START_WEIGHTS")
-INPUTS = 13  # SCMC_MIX_INPUTS
+# SCMC_MIX_INPUTS: two per context, the constant and the direct input (13 until structure STRJ)
+INPUTS = 2 * header_value("SCMC_MIX_MAX_CONTEXTS", MIXER_HEADER) + 2
 UNTRAINED_WEIGHT = 65536 // 5
 
 

@@ -830,7 +830,7 @@ START_TEST(learned_prediction_ranks_the_coefficients)
     const int w = 193, h = 127;
     const size_t n = (size_t)w * h;
     int32_t *q = malloc(n * sizeof(int32_t)), *pred = malloc(n * sizeof(int32_t));
-    uint16_t *cls = calloc(n, sizeof(uint16_t)), *again = calloc(n, sizeof(uint16_t));
+    ScmcPrednetLogits *cls = calloc(n, sizeof(*cls)), *again = calloc(n, sizeof(*again));
     ck_assert(q && pred && cls && again);
     int dw[SCMC_WAVELET_LEVELS + 1], dh[SCMC_WAVELET_LEVELS + 1];
     scmc_wavelet_dims(w, dw);
@@ -838,7 +838,7 @@ START_TEST(learned_prediction_ranks_the_coefficients)
     for (int level = 1; level <= SCMC_PREDNET_LEVELS; level++) {
         const int step = level < 4 ? 12 << (level - 1) : 64;
         sharp_shapes_indices(w, h, step, 2, q);
-        memset(cls, 0, n * sizeof(uint16_t));
+        memset(cls, 0, n * sizeof(*cls));
         ck_assert_int_eq(scmc_correction_coarse_prediction(q, w, h, level, step, pred, cls), SCMC_OK);
         double sum[2] = { 0, 0 };
         int count[2] = { 0, 0 }, sure = 0, right = 0;
@@ -847,13 +847,13 @@ START_TEST(learned_prediction_ranks_the_coefficients)
                 const size_t i = (size_t)y * w + x;
                 const int in_level = x < dw[level - 1] && y < dh[level - 1] && (x >= dw[level] || y >= dh[level]);
                 if (!in_level) {
-                    ck_assert_int_eq(cls[i], 0);
+                    ck_assert(!cls[i].sig && !cls[i].sign && !cls[i].mag);
                     continue;
                 }
                 const int nz = q[i] != 0;
-                sum[nz] += SCMC_PREDNET_SIG(cls[i]);
+                sum[nz] += scmc_prednet_sig_class(&cls[i]);
                 count[nz]++;
-                const int sign = SCMC_PREDNET_SIGN(cls[i]);
+                const int sign = scmc_prednet_sign_class(&cls[i]);
                 if (abs(q[i]) >= 2 && sign != 2) {
                     sure++;
                     right += (sign > 2) == (q[i] > 0);
@@ -866,11 +866,11 @@ START_TEST(learned_prediction_ranks_the_coefficients)
         /* level 4's synthesis is the low band and level 5 only: its signs are surer than chance
          * (20 of 31 here), not as sure as the finer levels' (50 of 53 at level 3) */
         ck_assert_msg(right >= (level < 4 ? 0.7 : 0.6) * sure, "level %d: %d of %d signs", level, right, sure);
-        /* the level itself and the finer ones changed: the same classes */
+        /* the level itself and the finer ones changed: the same logits */
         int32_t *other = finer_levels_scrambled(q, w, h, level);
-        memset(again, 0, n * sizeof(uint16_t));
+        memset(again, 0, n * sizeof(*again));
         ck_assert_int_eq(scmc_correction_coarse_prediction(other, w, h, level, step, pred, again), SCMC_OK);
-        ck_assert_mem_eq(again, cls, n * sizeof(uint16_t));
+        ck_assert_mem_eq(again, cls, n * sizeof(*cls));
         free(other);
     }
     free(q);

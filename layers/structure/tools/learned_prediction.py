@@ -6,8 +6,8 @@ docs/structure.md "Coarse-scale prediction"): the coded coarser levels synthesis
 moved a quarter of the way to the nearer extreme of its 3 x 3 neighbourhood, analysed one level.
 Since STR15 ("Learned prediction") a small network reads the same synthesis and the hand
 prediction and gives each coefficient of the luma's levels 1-4 (1-3 until STRG) a significance, a sign and a
-magnitude (> 1) logit, whose classes pick contexts (layers/structure/prediction_net.c runs it in
-integers). `train` fits it on the luma of the training pictures (float arithmetic; a dead-zone
+magnitude (> 1) logit, whose classes pick contexts and which (since STRJ) the mixed bits also read
+directly (layers/structure/prediction_net.c runs it in integers). `train` fits it on the luma of the training pictures (float arithmetic; a dead-zone
 quantizer, rounding offset 0.4, not the encoder's choice pass); `export` writes the normative
 table layers/structure/prediction_net_weights.c; `eval` counts, over the luma of some pictures,
 the bits of significance and sign under simple adaptive contexts (neighbour count and `big` per
@@ -20,12 +20,11 @@ with the network's (the research measure of session 26).
   /usr/bin/python3 layers/structure/tools/learned_prediction.py export NET.pt layers/structure/prediction_net_weights.c
   /usr/bin/python3 layers/structure/tools/learned_prediction.py eval NET.pt --step 50 IMAGES...
 
-The committed network (layers/structure/tools/prediction_net.pt, STRI): three runs of `train
---mag --channels 24 --step-lo 5 --step-hi 130 --levels 4`, each continuing the last: `--steps
-8000` (learning rate 3e-3), then `--init THAT.pt --lr 5e-4 --steps 6000` and `--init THAT.pt --lr
-3e-4 --steps 6000`; 20,000 steps in all, about 80 minutes on one core beside other work.
-prediction_net_c32.pt is a candidate for a later format, not in the codec: `--channels 32
---steps 8000` from scratch (docs/structure.md, "A 32-channel network, measured for a later format").
+The committed network (layers/structure/tools/prediction_net.pt, STRJ): two runs of `train
+--mag --channels 32 --step-lo 5 --step-hi 130 --levels 4`, the second continuing the first:
+`--steps 8000` (learning rate 3e-3), then `--init THAT.pt --lr 5e-4 --steps 6000`; 14,000 steps
+in all, about 65 + 55 minutes on one core beside other work. STRI's 24 channels: `--channels 24
+--steps 8000`, then `--init --lr 5e-4 --steps 6000` and `--lr 3e-4 --steps 6000` from that.
 STRH's 16 channels: `--channels 16 --steps 6000` on levels 1-3, then `--levels 4 --init --lr
 1e-3 --steps 4000` and `--lr 5e-4 --steps 4000`; STRF's 8 channels: 6,000 steps, 20 minutes.
 Session 26 (8 channels, 3,000 steps,
