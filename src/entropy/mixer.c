@@ -10,7 +10,6 @@ static const int16_t squash_knots[33] = {
     2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090, 4092, 4094, 4095,
 };
 
-#define STRETCH_MAX 2047
 #define INITIAL_WEIGHT (65536 / 5) /* 0.2 */
 #define BIAS_INPUT 77              /* the constant input: 0.3 in stretch units */
 #define LEARNING_RATE 20           /* weight step per (input x error) in 2^-16 units */
@@ -28,10 +27,10 @@ static inline int64_t shift_floor(int64_t v, int s)
 
 int scmc_mix_squash(int d)
 {
-    if (d > STRETCH_MAX)
-        d = STRETCH_MAX;
-    if (d < -STRETCH_MAX)
-        d = -STRETCH_MAX;
+    if (d > SCMC_MIX_STRETCH_MAX)
+        d = SCMC_MIX_STRETCH_MAX;
+    if (d < -SCMC_MIX_STRETCH_MAX)
+        d = -SCMC_MIX_STRETCH_MAX;
     const int j = (d + 2048) >> 7, f = (d + 2048) & 127;
     return squash_knots[j] + (((squash_knots[j + 1] - squash_knots[j]) * f) >> 7);
 }
@@ -40,13 +39,13 @@ void scmc_mix_tables_init(ScmcMixTables *t)
 {
     /* The inverse of squash: stretch[p] is the least d whose squash reaches p. */
     int p = 0;
-    for (int d = -STRETCH_MAX; d <= STRETCH_MAX; d++) {
+    for (int d = -SCMC_MIX_STRETCH_MAX; d <= SCMC_MIX_STRETCH_MAX; d++) {
         const int v = scmc_mix_squash(d);
         while (p <= v && p < 4096)
             t->stretch[p++] = (int16_t)d;
     }
     while (p < 4096)
-        t->stretch[p++] = STRETCH_MAX;
+        t->stretch[p++] = SCMC_MIX_STRETCH_MAX;
 }
 
 void scmc_mix_context_init(ScmcMixContext *c)
@@ -94,7 +93,7 @@ uint32_t scmc_mix_predict(const ScmcMixTables *t, ScmcMix *m)
     if (m->weights2)
         dot = shift_floor(dot + weighted_sum(m->weights2, m->in, k), 1);
     const int64_t d = shift_floor(dot, 16);
-    m->p1 = scmc_mix_squash(d < -STRETCH_MAX ? -STRETCH_MAX : d > STRETCH_MAX ? STRETCH_MAX : (int)d);
+    m->p1 = scmc_mix_squash(d < -SCMC_MIX_STRETCH_MAX ? -SCMC_MIX_STRETCH_MAX : d > SCMC_MIX_STRETCH_MAX ? SCMC_MIX_STRETCH_MAX : (int)d);
     if (!m->apm)
         return (uint32_t)(4096 - m->p1) << 4;
     const int x = t->stretch[m->p1] + 2048; /* 1..4095 */

@@ -22,7 +22,8 @@
 #define SCMC_MIX_MAX_CONTEXTS 6
 /* two rates per context, the constant and a direct logit */
 #define SCMC_MIX_INPUTS (2 * SCMC_MIX_MAX_CONTEXTS + 2)
-#define SCMC_MIX_DIRECT_MAX 2047 /* a direct input is clamped to +-this (stretch units) */
+/* The stretch domain's bound: the mixed sum and a direct input are clamped to +-this (1/256 nat) */
+#define SCMC_MIX_STRETCH_MAX 2047
 
 /* One context: probabilities of a 1 in 1/65536 units, and a count of updates that makes the first
  * ones fast. */
@@ -97,12 +98,12 @@ static inline void scmc_mix_refine(ScmcMix *m, ScmcMixApm *a)
     m->apm = a;
 }
 /* Adds a logit the caller computed (stretch units, ln(p / (1 - p)) * 256; clamped to
- * +-SCMC_MIX_DIRECT_MAX) as the input after the constant. Its weight learns like the others. */
+ * +-SCMC_MIX_STRETCH_MAX) as the input after the constant. Its weight learns like the others. */
 static inline void scmc_mix_direct(ScmcMix *m, int32_t logit)
 {
-    m->direct = logit < -SCMC_MIX_DIRECT_MAX  ? -SCMC_MIX_DIRECT_MAX
-                : logit > SCMC_MIX_DIRECT_MAX ? SCMC_MIX_DIRECT_MAX
-                                              : logit;
+    m->direct = logit < -SCMC_MIX_STRETCH_MAX ? -SCMC_MIX_STRETCH_MAX
+                : logit > SCMC_MIX_STRETCH_MAX ? SCMC_MIX_STRETCH_MAX
+                                               : logit;
     m->has_direct = 1;
 }
 static inline void scmc_mix_add(ScmcMix *m, ScmcMixContext *c)

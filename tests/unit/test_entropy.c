@@ -342,9 +342,9 @@ START_TEST(mixer_direct_input)
     scmc_mix_weights_init(&cw);
     scmc_mix_begin(&clamp, &cw);
     scmc_mix_direct(&clamp, 5000);
-    ck_assert_int_eq(clamp.direct, SCMC_MIX_DIRECT_MAX);
+    ck_assert_int_eq(clamp.direct, SCMC_MIX_STRETCH_MAX);
     scmc_mix_direct(&clamp, -5000);
-    ck_assert_int_eq(clamp.direct, -SCMC_MIX_DIRECT_MAX);
+    ck_assert_int_eq(clamp.direct, -SCMC_MIX_STRETCH_MAX);
 
     uint8_t *bits = malloc(N), *feat = malloc(N);
     int16_t *x = malloc(N * sizeof(int16_t));
